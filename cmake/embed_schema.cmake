@@ -1,0 +1,13 @@
+# Writes a C file holding every schema/NNN_*.sql migration as a string, in order.
+set(body "/* generated from the schema migrations: do not edit */\n#include <stddef.h>\n")
+set(table "const char *const trawl_migrations[] = {\n")
+set(n 0)
+foreach(f ${FILES})
+  file(READ ${f} sql HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," sql "${sql}")
+  string(APPEND body "static const char m${n}[] = {${sql}0x00};\n")
+  string(APPEND table "  m${n},\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND table "};\nconst size_t trawl_migration_count = ${n};\n")
+file(WRITE ${OUT} "${body}${table}")

@@ -1,0 +1,465 @@
+/*
+ * extract.c - compile SQLite-style JSON paths and evaluate them over cJSON
+ * trees; convert the nodes found into typed values the way json_extract()
+ * does.
+ *
+ * This module must never print, exit, or know about curl or SQLite (the
+ * path syntax is SQLite's, the code is not).  It only reads the parsed tree,
+ * never modifies it, and every allocation it hands out is plain malloc, so
+ * value_release() can free it.  See extract.h for the grammar.
+ */
+#include "extract.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum step_kind {
+	STEP_KEY,      /* .name or ."name" */
+	STEP_INDEX,    /* [N] */
+	STEP_FROM_END  /* [#-N]; N == 0 is [#], past the end */
+};
+
+struct step {
+	enum step_kind kind;
+	char *key;     /* STEP_KEY: NUL-terminated, owned */
+	size_t n;      /* STEP_INDEX / STEP_FROM_END */
+};
+
+struct jpath {
+	char *text;    /* the source, for messages */
+	size_t nsteps;
+	struct step *steps;
+};
+
+struct extractor {
+	size_t n;
+	char **names;
+	struct jpath **paths;
+};
+
+/* Writes a one-line message into err (if any) and returns rc. */
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* ---- compiling ---------------------------------------------------------- */
+
+/* A compile error at offset off of p's text. */
+static int bad_path(const struct jpath *p, size_t off, const char *what, char *err, size_t errlen)
+{
+	return fail(err, errlen, EXTRACT_EINVAL, "bad path '%s': %s at offset %zu", p->text, what, off);
+}
+
+/* Appends a step to p (steps is grown one at a time: paths are short). */
+static int add_step(struct jpath *p, enum step_kind kind, char *key, size_t n)
+{
+	struct step *s = realloc(p->steps, (p->nsteps + 1) * sizeof *s);
+
+	if (s == NULL)
+		return EXTRACT_ENOMEM;
+	p->steps = s;
+	s[p->nsteps].kind = kind;
+	s[p->nsteps].key = key;
+	s[p->nsteps].n = n;
+	p->nsteps++;
+	return 0;
+}
+
+/*
+ * Parses the key step at text[*i] (just past the '.'); advances *i past it.
+ * Returns 0, EXTRACT_EINVAL (err set) or EXTRACT_ENOMEM.
+ */
+static int parse_key(struct jpath *p, size_t *i, char *err, size_t errlen)
+{
+	const char *t = p->text;
+	size_t start = *i, end;
+	char *key = NULL;
+	int rc;
+
+	if (t[start] == '"') {
+		for (end = start + 1; t[end] != '\0' && t[end] != '"'; end++)
+			;
+		if (t[end] != '"')
+			return bad_path(p, start, "unterminated quoted key", err, errlen);
+		key = dup_n(t + start + 1, end - start - 1);
+		*i = end + 1;
+	} else {
+		for (end = start; t[end] != '\0' && t[end] != '.' && t[end] != '['; end++)
+			;
+		if (end == start)
+			return bad_path(p, start, "expected a key", err, errlen);
+		key = dup_n(t + start, end - start);
+		*i = end;
+	}
+	if (key == NULL)
+		return fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+	rc = add_step(p, STEP_KEY, key, 0);
+	if (rc < 0) {
+		free(key);
+		return fail(err, errlen, rc, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * Parses the index step at text[*i] (just past the '['); advances *i past
+ * the ']'.  Returns 0, EXTRACT_EINVAL (err set) or EXTRACT_ENOMEM.
+ */
+static int parse_index(struct jpath *p, size_t *i, char *err, size_t errlen)
+{
+	const char *t = p->text;
+	size_t j = *i, n = 0, digits;
+	enum step_kind kind = STEP_INDEX;
+
+	if (t[j] == '#') {
+		kind = STEP_FROM_END;
+		j++;
+		if (t[j] == '-') {
+			j++;
+			if (t[j] < '0' || t[j] > '9')
+				return bad_path(p, j, "expected an array index", err, errlen);
+		}
+	} else if (t[j] < '0' || t[j] > '9') {
+		return bad_path(p, j, "expected an array index", err, errlen);
+	}
+	for (digits = j; t[j] >= '0' && t[j] <= '9'; j++) {
+		size_t d = (size_t)(t[j] - '0');
+
+		if (n > (SIZE_MAX - d) / 10)
+			return bad_path(p, digits, "array index too large", err, errlen);
+		n = n * 10 + d;
+	}
+	if (t[j] != ']')
+		return bad_path(p, j, "expected ']'", err, errlen);
+	if (add_step(p, kind, NULL, n) < 0)
+		return fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+	*i = j + 1;
+	return 0;
+}
+
+int jpath_compile(struct jpath **out, const char *path, char *err, size_t errlen)
+{
+	struct jpath *p = NULL;
+	size_t i = 1;
+	int rc = 0;
+
+	*out = NULL;
+	if (path == NULL)
+		return fail(err, errlen, EXTRACT_EINVAL, "bad path: none given");
+	p = calloc(1, sizeof *p);
+	if (p == NULL || (p->text = dup_n(path, strlen(path))) == NULL) {
+		rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (path[0] != '$') {
+		rc = bad_path(p, 0, "expected '$'", err, errlen);
+		goto out;
+	}
+	while (path[i] != '\0' && rc == 0) {
+		if (path[i] == '.') {
+			i++;
+			rc = parse_key(p, &i, err, errlen);
+		} else if (path[i] == '[') {
+			i++;
+			rc = parse_index(p, &i, err, errlen);
+		} else {
+			rc = bad_path(p, i, "expected '.' or '['", err, errlen);
+		}
+	}
+out:
+	if (rc < 0) {
+		jpath_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void jpath_free(struct jpath *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nsteps; i++)
+		free(p->steps[i].key);
+	free(p->steps);
+	free(p->text);
+	free(p);
+}
+
+const char *jpath_text(const struct jpath *p)
+{
+	return p->text;
+}
+
+/* ---- evaluating --------------------------------------------------------- */
+
+/* The i-th element of an array node, or NULL (walks the list: O(i)). */
+static const cJSON *array_at(const cJSON *arr, size_t i)
+{
+	const cJSON *c;
+
+	for (c = arr->child; c != NULL && i > 0; c = c->next)
+		i--;
+	return c;
+}
+
+static size_t array_len(const cJSON *arr)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	for (c = arr->child; c != NULL; c = c->next)
+		n++;
+	return n;
+}
+
+const cJSON *jpath_eval(const struct jpath *p, const cJSON *root)
+{
+	const cJSON *node = root;
+	size_t i, len;
+
+	for (i = 0; i < p->nsteps && node != NULL; i++) {
+		const struct step *s = &p->steps[i];
+
+		switch (s->kind) {
+		case STEP_KEY:
+			/* first match wins with duplicate keys; exact, case-sensitive */
+			node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, s->key) : NULL;
+			break;
+		case STEP_INDEX:
+			node = cJSON_IsArray(node) ? array_at(node, s->n) : NULL;
+			break;
+		case STEP_FROM_END:
+			if (!cJSON_IsArray(node)) {
+				node = NULL;
+				break;
+			}
+			len = array_len(node);
+			node = s->n == 0 || s->n > len ? NULL : array_at(node, len - s->n);
+			break;
+		}
+	}
+	return node;
+}
+
+/* ---- converting --------------------------------------------------------- */
+
+#define MAX_SAFE_INT 9007199254740992.0 /* 2^53 */
+
+int json_to_value(const cJSON *node, struct value *out)
+{
+	char *text = NULL;
+	double d;
+
+	memset(out, 0, sizeof *out);
+	out->type = VAL_NULL;
+	if (node == NULL || cJSON_IsNull(node) || cJSON_IsInvalid(node))
+		return 0;
+	if (cJSON_IsBool(node)) {
+		out->type = VAL_INT;
+		out->i = cJSON_IsTrue(node) ? 1 : 0;
+		return 0;
+	}
+	if (cJSON_IsNumber(node)) {
+		d = node->valuedouble;
+		if (d == floor(d) && fabs(d) <= MAX_SAFE_INT) {
+			out->type = VAL_INT;
+			out->i = (int64_t)d;
+		} else {
+			out->type = VAL_REAL;
+			out->d = d;
+		}
+		return 0;
+	}
+	if (cJSON_IsString(node) && node->valuestring != NULL) {
+		out->s = dup_n(node->valuestring, strlen(node->valuestring));
+	} else if (cJSON_IsArray(node) || cJSON_IsObject(node)) {
+		/* copied so the caller can free() it whatever cJSON's hooks are */
+		text = cJSON_PrintUnformatted(node);
+		if (text != NULL)
+			out->s = dup_n(text, strlen(text));
+		cJSON_free(text);
+	} else {
+		return 0; /* cJSON_Raw never comes out of the parser */
+	}
+	if (out->s == NULL)
+		return EXTRACT_ENOMEM;
+	out->type = VAL_TEXT;
+	out->len = strlen(out->s);
+	return 0;
+}
+
+/* ---- extractor ---------------------------------------------------------- */
+
+int extractor_new(struct extractor **out, size_t n, const char *const *names,
+		  const char *const *paths, char *err, size_t errlen)
+{
+	struct extractor *x = NULL;
+	char sub[512];
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	x = calloc(1, sizeof *x);
+	if (x == NULL || (n > 0 && ((x->names = calloc(n, sizeof *x->names)) == NULL ||
+				    (x->paths = calloc(n, sizeof *x->paths)) == NULL))) {
+		rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		goto out;
+	}
+	x->n = n;
+	for (i = 0; i < n; i++) {
+		if (names[i] == NULL || names[i][0] == '\0') {
+			rc = fail(err, errlen, EXTRACT_EINVAL, "field %zu has no name", i + 1);
+			goto out;
+		}
+		x->names[i] = dup_n(names[i], strlen(names[i]));
+		if (x->names[i] == NULL) {
+			rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = jpath_compile(&x->paths[i], paths[i], sub, sizeof sub);
+		if (rc < 0) {
+			fail(err, errlen, rc, "field '%s': %s", names[i], sub);
+			goto out;
+		}
+	}
+out:
+	if (rc < 0) {
+		extractor_free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+void extractor_free(struct extractor *x)
+{
+	size_t i;
+
+	if (x == NULL)
+		return;
+	for (i = 0; i < x->n; i++) {
+		if (x->names != NULL)
+			free(x->names[i]);
+		if (x->paths != NULL)
+			jpath_free(x->paths[i]);
+	}
+	free(x->names);
+	free(x->paths);
+	free(x);
+}
+
+size_t extractor_count(const struct extractor *x)
+{
+	return x->n;
+}
+
+const char *extractor_name(const struct extractor *x, size_t i)
+{
+	return x->names[i];
+}
+
+const char *extractor_path(const struct extractor *x, size_t i)
+{
+	return x->paths[i]->text;
+}
+
+/* Sets out[0..n-1] to VAL_NULL without looking at what they held. */
+static void null_values(struct value *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof out[i]);
+		out[i].type = VAL_NULL;
+	}
+}
+
+/* Frees what out[0..n-1] own (filled by us) and sets them all to VAL_NULL. */
+static void clear_values(struct value *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (out[i].type == VAL_TEXT || out[i].type == VAL_BLOB)
+			free(out[i].s);
+		memset(&out[i], 0, sizeof out[i]);
+		out[i].type = VAL_NULL;
+	}
+}
+
+int extractor_eval(const struct extractor *x, const cJSON *root, struct value *out,
+		   char *err, size_t errlen)
+{
+	size_t i;
+
+	null_values(out, x->n);
+	for (i = 0; i < x->n; i++) {
+		if (json_to_value(jpath_eval(x->paths[i], root), &out[i]) < 0) {
+			clear_values(out, x->n);
+			return fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int extractor_run(const struct extractor *x, const char *body, size_t len, struct value *out,
+		  char *err, size_t errlen)
+{
+	const char *end = NULL;
+	cJSON *root = NULL;
+	int rc;
+
+	null_values(out, x->n);
+	if (body == NULL || len == 0)
+		return fail(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte 0");
+	/* not NUL-terminated: cJSON must not look for a NUL, we check the tail */
+	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (root == NULL) {
+		rc = fail(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
+			  end != NULL && end >= body ? (size_t)(end - body) : (size_t)0);
+		goto out;
+	}
+	while (end < body + len && is_json_space(*end))
+		end++;
+	if (end != body + len) {
+		rc = fail(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
+			  (size_t)(end - body));
+		goto out;
+	}
+	rc = extractor_eval(x, root, out, err, errlen);
+out:
+	cJSON_Delete(root);
+	return rc;
+}

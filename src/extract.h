@@ -1,0 +1,118 @@
+/*
+ * extract.h - field paths over parsed JSON, in SQLite's json_extract() path
+ * syntax, so that the path a user gives `trawl --field` also works verbatim
+ * in `SELECT json_extract(body, PATH)`.
+ *
+ * Path grammar (a subset of SQLite's, the part json_extract reads):
+ *
+ *     path  := '$' step*
+ *     step  := '.' NAME          NAME: one or more bytes up to the next '.' or '['
+ *            | '.' '"' QNAME '"' QNAME: any bytes but '"' (may hold '.' and '['),
+ *                                no escapes, may be empty
+ *            | '[' DIGITS ']'    array index from the front, 0-based
+ *            | '[' '#' ']'       one past the last element: always missing
+ *            | '[' '#-' DIGITS ']'  N-th element from the end ([#-1] is the last)
+ *
+ * Anything else is a compile error naming the offset:
+ *     bad path '$.a[x]': expected an array index at offset 4
+ *
+ * Object keys are matched case-sensitively.  With duplicate keys in an object
+ * the first one wins (as cJSON_GetObjectItemCaseSensitive does).  A step that
+ * meets the wrong kind of node (a key on an array, an index on an object or a
+ * scalar) yields "missing", never an error.
+ *
+ * This module must never print, exit, or know about curl or SQLite.  Errors
+ * are one lower-case line in the caller's err buffer (errlen bytes, always
+ * NUL-terminated when errlen > 0) plus a negative return.
+ */
+#ifndef TRAWL_EXTRACT_H
+#define TRAWL_EXTRACT_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "value.h"
+
+/* Return codes besides 0. */
+#define EXTRACT_EINVAL (-1) /* bad path, bad argument, invalid JSON */
+#define EXTRACT_ENOMEM (-2) /* out of memory */
+
+struct jpath;
+
+/*
+ * Compiles path into *out (caller frees with jpath_free).  Returns 0, or
+ * EXTRACT_EINVAL with "bad path '...': ... at offset N" in err, or
+ * EXTRACT_ENOMEM.  *out is NULL on error.
+ */
+int jpath_compile(struct jpath **out, const char *path, char *err, size_t errlen);
+
+/* Frees p; accepts NULL. */
+void jpath_free(struct jpath *p);
+
+/* The path's source text, borrowed from p. */
+const char *jpath_text(const struct jpath *p);
+
+/*
+ * Evaluates p over root.  Returns the node, borrowed from root (valid while
+ * root lives), or NULL when any step is missing or root is NULL.
+ */
+const cJSON *jpath_eval(const struct jpath *p, const cJSON *root);
+
+/*
+ * Converts a node the way SQLite's json_extract does: NULL node or JSON null
+ * -> VAL_NULL; true/false -> VAL_INT 1/0; a number -> VAL_INT if it is
+ * integral and |v| <= 2^53, else VAL_REAL (cJSON keeps numbers as doubles, so
+ * unlike SQLite, 1.0 becomes INT 1 and 2^60 becomes REAL); a string ->
+ * VAL_TEXT (malloc'd copy; a string holding \u0000 ends there, as cJSON keeps
+ * C strings); object/array -> VAL_TEXT with the minified JSON as cJSON
+ * prints it (numbers may be re-formatted, e.g. 1e2 -> 100).
+ * *out is overwritten without being released first; the caller releases it
+ * with value_release().  Returns 0, or EXTRACT_ENOMEM with *out VAL_NULL.
+ */
+int json_to_value(const cJSON *node, struct value *out);
+
+/* A set of named fields compiled once and evaluated per response. */
+struct extractor;
+
+/*
+ * Compiles n fields (names[i] extracted by paths[i]) into *out (caller frees
+ * with extractor_free).  Names and paths are copied.  Returns 0, or
+ * EXTRACT_EINVAL with "field 'NAME': bad path ..." (or "field N has no
+ * name") in err, or EXTRACT_ENOMEM.  n may be 0.
+ */
+int extractor_new(struct extractor **out, size_t n, const char *const *names,
+		  const char *const *paths, char *err, size_t errlen);
+
+/* Frees x; accepts NULL. */
+void extractor_free(struct extractor *x);
+
+size_t extractor_count(const struct extractor *x);
+
+/* Field i's name and path text, borrowed from x; i < extractor_count(x). */
+const char *extractor_name(const struct extractor *x, size_t i);
+const char *extractor_path(const struct extractor *x, size_t i);
+
+/*
+ * Parses body (len bytes, need not be NUL-terminated; a UTF-8 BOM is skipped,
+ * whitespace may surround the value, anything else after it is invalid) and
+ * fills out[0..count-1], one value per field (VAL_NULL where the path is
+ * missing).  Every out[i] is overwritten; the caller releases each with
+ * value_release() whatever the return.
+ *
+ * Returns 0; EXTRACT_EINVAL with "invalid JSON at byte OFFSET" (nesting
+ * deeper than CJSON_NESTING_LIMIT counts as invalid) and every out[i]
+ * VAL_NULL; or EXTRACT_ENOMEM with every out[i] VAL_NULL.
+ */
+int extractor_run(const struct extractor *x, const char *body, size_t len, struct value *out,
+		  char *err, size_t errlen);
+
+/*
+ * The same over an already parsed tree (root may be NULL: all VAL_NULL), for
+ * callers that parse once for several purposes.  Returns 0 or EXTRACT_ENOMEM
+ * (every out[i] VAL_NULL).
+ */
+int extractor_eval(const struct extractor *x, const cJSON *root, struct value *out,
+		   char *err, size_t errlen);
+
+#endif

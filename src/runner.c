@@ -1,0 +1,918 @@
+/*
+ * runner.c - the crawl loop.  One thread: claim a batch of ready items in
+ * a transaction, start transfers as slots free up and hosts allow, decide
+ * each finished transfer with the policy, and commit the outcomes in
+ * batches (by count, bytes and time) together with the next claim, the
+ * hosts' state and the run's heartbeat.
+ *
+ * Invariants: an item is inflight in the file from its claim until its
+ * outcome is committed; every outcome goes through record() and reaches the
+ * file through store_update_item() in flush(); memory is bounded by the
+ * claim batch and the commit batch, never by the size of the queue.
+ */
+#include "runner.h"
+#include "extract.h"
+#include "fetch.h"
+#include "policy.h"
+#include "progress.h"
+#include "template.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define HEARTBEAT_MS 1000
+#define FLUSH_BYTES (64 << 20)          /* bodies waiting for a commit */
+#define RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
+#define MAX_HOSTS 65536
+#define AUTH_STOP_AFTER 20              /* refusals in a row, no success, before giving up */
+#define URL_CAP (64 * 1024)
+#define BODY_CAP (16 << 20)
+#define RATE_WINDOW 10                  /* seconds of history behind items/s */
+
+struct host {
+	char name[256];
+	struct throttle t;
+	int dirty;                      /* state to save at the next flush */
+	char reason[64];
+	int64_t window_start, window_count;
+	double observed;                /* completed requests/s, recent */
+};
+
+struct item {
+	struct claimed_item c;
+	struct host *host;
+	char *url;                      /* as fetched */
+	char *body;
+	size_t body_len;
+	char **headers;
+	size_t nheaders;
+	struct item *next;              /* the start queue */
+	/* the outcome, filled by record() */
+	enum item_state state;
+	int counts_attempt;
+	int status;
+	char *error;
+	int64_t next_at;
+	int64_t started_at, elapsed_ms, bytes, retry_after_ms;
+	char *result_url;               /* secrets redacted */
+	char *result_body;
+	size_t result_len;
+	struct value *fields;           /* nfields of them, or NULL */
+	size_t nfields;
+};
+
+struct header_tpl {
+	char *name;
+	struct tpl *value;
+};
+
+/* A secret as it appears in a URL, and what is shown instead. */
+struct redaction {
+	char *seen;
+	char *shown;
+};
+
+struct runner {
+	struct store *st;
+	const struct config *cfg;
+	const struct run_opts *o;
+	struct fetcher *f;
+	struct tpl *url_tpl, *body_tpl;
+	struct header_tpl *hdrs;
+	size_t nhdrs;
+	struct redaction *red;
+	size_t nred;
+	struct extractor *x;
+	size_t nfields;
+	int64_t run_id;
+	/* items claimed and not yet started */
+	struct item *qhead, *qtail;
+	int qlen;
+	int64_t next_claim_at;
+	/* items finished and not yet committed */
+	struct item **fin;
+	size_t nfin, finbytes;
+	int64_t last_flush, last_heartbeat;
+	/* hosts */
+	struct host **hosts;            /* open addressing, MAX_HOSTS slots */
+	size_t nhosts;
+	/* state */
+	int stopping, aborting, auth_stop_now;
+	int64_t stop_deadline;
+	int auth_refused, auth_ok, auth_status;
+	struct run_stats stats;
+	struct store_counts counts;
+	int64_t counts_at;
+	int64_t rate_hist[RATE_WINDOW + 1];
+	int64_t rate_tick;
+	struct progress prog;
+	int64_t started_mono;
+};
+
+/* ---- hosts --------------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* The host entry for name, created on first use.  Never NULL: past the cap
+ * every new host shares the last slot found (a bounded table beats a perfect one). */
+static struct host *host_get(struct runner *r, const char *name)
+{
+	size_t i = hash_str(name) & (MAX_HOSTS - 1), probes;
+	struct host *h;
+
+	for (probes = 0; probes < MAX_HOSTS; probes++, i = (i + 1) & (MAX_HOSTS - 1)) {
+		h = r->hosts[i];
+		if (!h)
+			break;
+		if (!strcmp(h->name, name))
+			return h;
+	}
+	if (r->nhosts >= MAX_HOSTS / 2)
+		return r->hosts[(hash_str(name) & (MAX_HOSTS - 1))] ? r->hosts[(hash_str(name) & (MAX_HOSTS - 1))] : r->hosts[i];
+	h = xcalloc(1, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	throttle_init(&h->t, r->cfg->rate);
+	r->hosts[i] = h;
+	r->nhosts++;
+	return h;
+}
+
+static int load_host(void *ctx, const struct host_state *hs)
+{
+	struct runner *r = ctx;
+	struct host *h = host_get(r, hs->host);
+
+	h->t.paused_until_ms = hs->paused_until;
+	h->t.complaints = hs->complaints;
+	h->t.last_complaint_ms = hs->last_complaint_at ? hs->last_complaint_at : THROTTLE_NEVER;
+	if (hs->rate_now > 0 && (r->cfg->rate <= 0 || hs->rate_now < r->cfg->rate)) {
+		h->t.rate_now = hs->rate_now;
+		if (r->cfg->rate <= 0)
+			h->t.cut_from = hs->rate_now * 2;
+	}
+	snprintf(h->reason, sizeof(h->reason), "%s", hs->reason);
+	return 0;
+}
+
+static int save_hosts(struct runner *r, int64_t now)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < MAX_HOSTS; i++) {
+		struct host *h = r->hosts[i];
+		struct host_state hs;
+
+		if (!h || !h->dirty)
+			continue;
+		memset(&hs, 0, sizeof(hs));
+		snprintf(hs.host, sizeof(hs.host), "%s", h->name);
+		hs.rate_now = h->t.rate_now;
+		hs.paused_until = h->t.paused_until_ms;
+		hs.complaints = h->t.complaints;
+		hs.last_complaint_at = h->t.last_complaint_ms > 0 ? h->t.last_complaint_ms : 0;
+		snprintf(hs.reason, sizeof(hs.reason), "%s", h->reason);
+		if ((rc = store_host_save(r->st, &hs, now)))
+			return rc;
+		h->dirty = 0;
+	}
+	return 0;
+}
+
+static int hosts_paused(struct runner *r, int64_t now)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < MAX_HOSTS; i++)
+		if (r->hosts[i] && r->hosts[i]->t.paused_until_ms > now)
+			n++;
+	return n;
+}
+
+/* ---- items --------------------------------------------------------------- */
+
+static void item_free(struct item *it)
+{
+	size_t i;
+
+	if (!it)
+		return;
+	claimed_item_release(&it->c);
+	free(it->url);
+	free(it->body);
+	for (i = 0; i < it->nheaders; i++)
+		free(it->headers[i]);
+	free(it->headers);
+	free(it->error);
+	free(it->result_url);
+	free(it->result_body);
+	for (i = 0; it->fields && i < it->nfields; i++)
+		value_release(&it->fields[i]);
+	free(it->fields);
+	free(it);
+}
+
+struct lookup_ctx {
+	const struct config *cfg;
+	const struct item *it;
+	cJSON *vars;
+};
+
+static const char *lookup(void *ctx, const char *name, size_t *len)
+{
+	struct lookup_ctx *l = ctx;
+	const cJSON *v;
+
+	if (!strcmp(name, l->cfg->key)) {
+		*len = strlen(l->it->c.key);
+		return l->it->c.key;
+	}
+	v = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, name) : NULL;
+	if (!cJSON_IsString(v))
+		return NULL;
+	*len = strlen(v->valuestring);
+	return v->valuestring;
+}
+
+/* Builds it's request from the templates.  0, or -1 with err. */
+static int build_request(struct runner *r, struct item *it, char *err, size_t errlen)
+{
+	struct lookup_ctx l = { r->cfg, it, NULL };
+	char origin[512];
+	size_t i;
+	int rc = -1;
+
+	if (it->c.vars && !(l.vars = cJSON_Parse(it->c.vars))) {
+		snprintf(err, errlen, "the item's vars are not a JSON object");
+		return -1;
+	}
+	if (tpl_expand(r->url_tpl, lookup, &l, URL_CAP, &it->url, NULL, err, errlen))
+		goto out;
+	if (fetch_url_origin(it->url, origin, sizeof(origin))) {
+		snprintf(err, errlen, "the URL made from the template is not a valid http(s) URL");
+		goto out;
+	}
+	if (r->body_tpl && tpl_expand(r->body_tpl, lookup, &l, BODY_CAP, &it->body, &it->body_len, err, errlen))
+		goto out;
+	it->headers = xcalloc(r->nhdrs + 1, sizeof(*it->headers));
+	for (i = 0; i < r->nhdrs; i++) {
+		char *v = NULL;
+
+		if (tpl_expand(r->hdrs[i].value, lookup, &l, URL_CAP, &v, NULL, err, errlen))
+			goto out;
+		it->headers[it->nheaders++] = xasprintf("%s:%s", r->hdrs[i].name, v);
+		free(v);
+	}
+	it->host = host_get(r, origin);
+	rc = 0;
+out:
+	cJSON_Delete(l.vars);
+	return rc;
+}
+
+/* The URL with every secret from the environment replaced by its ${NAME}. */
+static char *redact(const struct runner *r, const char *url)
+{
+	struct buf b;
+	const char *p = url;
+	size_t i;
+
+	if (!r->nred)
+		return xstrdup(url);
+	buf_init(&b, URL_CAP * 4);
+	while (*p) {
+		for (i = 0; i < r->nred; i++) {
+			size_t n = strlen(r->red[i].seen);
+
+			if (n && !strncmp(p, r->red[i].seen, n)) {
+				buf_addstr(&b, r->red[i].shown);
+				p += n;
+				break;
+			}
+		}
+		if (i == r->nred)
+			buf_add(&b, p++, 1);
+	}
+	return buf_detach(&b, NULL);
+}
+
+static void queue_push(struct runner *r, struct item *it)
+{
+	it->next = NULL;
+	if (r->qtail)
+		r->qtail->next = it;
+	else
+		r->qhead = it;
+	r->qtail = it;
+	r->qlen++;
+}
+
+/* Funnel of every outcome: the item leaves the loop and waits for the next commit. */
+static void record(struct runner *r, struct item *it, enum item_state state, int counts_attempt,
+		   int status, const char *error)
+{
+	it->state = state;
+	it->counts_attempt = counts_attempt;
+	it->status = status;
+	free(it->error);
+	it->error = error ? xstrdup(error) : NULL;
+	if (!it->started_at)
+		it->started_at = now_ms();
+	r->fin = xrealloc(r->fin, (r->nfin + 1) * sizeof(*r->fin));
+	r->fin[r->nfin++] = it;
+	r->finbytes += it->result_len + 256;
+	if (!counts_attempt)
+		return;
+	r->stats.requests++;
+	if (state == ST_DONE)
+		r->stats.done++;
+	else if (state == ST_FAILED)
+		r->stats.failed++;
+	else
+		r->stats.retried++;
+}
+
+/* ---- committing -------------------------------------------------------------- */
+
+static int claim(struct runner *r, int64_t now)
+{
+	int want = 2 * r->cfg->concurrency - r->qlen, n = 0, i, rc;
+	struct claimed_item *got;
+
+	if (want <= 0)
+		return 0;
+	got = xcalloc((size_t)want, sizeof(*got));
+	rc = store_claim(r->st, now, want, got, &n);
+	for (i = 0; i < n; i++) {
+		struct item *it = xcalloc(1, sizeof(*it));
+		char err[512];
+
+		it->c = got[i];
+		if (build_request(r, it, err, sizeof(err)))
+			record(r, it, ST_FAILED, 0, 0, err);
+		else
+			queue_push(r, it);
+	}
+	free(got);
+	/* nothing due: look again soon, or when the next retry is due */
+	r->next_claim_at = n < want ? now + 250 : 0;
+	return rc;
+}
+
+static int want_claim(const struct runner *r, int64_t now)
+{
+	return !r->stopping && r->qlen < r->cfg->concurrency && now >= r->next_claim_at;
+}
+
+static void fill_stats(struct runner *r)
+{
+	r->stats.inflight = fetch_running(r->f) + r->qlen;
+}
+
+/*
+ * Commits the finished items, the hosts' state and the heartbeat, and
+ * claims the next batch when the queue runs low, all in one transaction.
+ */
+static int flush(struct runner *r, int64_t now)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = store_begin(r->st)))
+		return rc;
+	for (i = 0; i < r->nfin; i++) {
+		struct item *it = r->fin[i];
+		struct item_update u;
+
+		memset(&u, 0, sizeof(u));
+		u.item_id = it->c.id;
+		u.state = it->state;
+		u.counts_attempt = it->counts_attempt;
+		u.http_status = it->status;
+		u.error = it->error;
+		u.next_attempt_at = it->next_at;
+		u.run_id = r->run_id;
+		u.started_at = it->started_at;
+		u.elapsed_ms = it->elapsed_ms;
+		u.bytes = it->bytes;
+		u.retry_after_ms = it->retry_after_ms;
+		u.url = it->result_url;
+		u.body = it->result_body;
+		u.body_len = it->result_len;
+		u.fields = it->fields;
+		u.nfields = it->nfields;
+		if ((rc = store_update_item(r->st, &u)))
+			goto fail;
+	}
+	fill_stats(r);
+	if ((rc = save_hosts(r, now)) || (rc = store_run_update(r->st, r->run_id, now, &r->stats)))
+		goto fail;
+	if (want_claim(r, now) && (rc = claim(r, now)))
+		goto fail;
+	if ((rc = store_commit(r->st)))
+		return rc;
+	for (i = 0; i < r->nfin; i++)
+		item_free(r->fin[i]);
+	r->nfin = 0;
+	r->finbytes = 0;
+	r->last_flush = now;
+	r->last_heartbeat = now;
+	return 0;
+fail:
+	store_rollback(r->st);
+	return rc;
+}
+
+static int flush_due(const struct runner *r, int64_t now)
+{
+	if (r->nfin >= (size_t)r->cfg->commit_batch || r->finbytes >= FLUSH_BYTES)
+		return 1;
+	if (r->nfin && now - r->last_flush >= r->cfg->commit_interval_ms)
+		return 1;
+	if (want_claim(r, now) && (r->qlen == 0 || now - r->last_flush >= 50))
+		return 1;
+	return now - r->last_heartbeat >= HEARTBEAT_MS;
+}
+
+/* ---- finished transfers ---------------------------------------------------- */
+
+static void host_observe(struct host *h, int64_t now)
+{
+	if (!h->window_start)
+		h->window_start = now;
+	h->window_count++;
+	if (now - h->window_start >= 2000) {
+		h->observed = (double)h->window_count * 1000.0 / (double)(now - h->window_start);
+		h->window_start = now;
+		h->window_count = 0;
+	}
+}
+
+static void verbose_line(struct runner *r, struct item *it, const struct response *resp,
+			 const char *what)
+{
+	char *shown;
+
+	if (!r->o->verbose)
+		return;
+	shown = redact(r, resp->url ? resp->url : it->url);
+	fprintf(stderr, "trawl: %s %s -> %d%s%s (%lld ms, %zu bytes) %s\n", r->cfg->method, shown,
+		resp->status, resp->error ? ", " : "", resp->error ? resp->error : "",
+		(long long)resp->elapsed_ms, resp->body_len, what);
+	free(shown);
+}
+
+/* Extracts the fields of a 2xx; -1 with err when the body is not JSON and that fails the item. */
+static int extract(struct runner *r, struct item *it, const struct response *resp, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	it->fields = xcalloc(r->nfields + 1, sizeof(*it->fields));
+	it->nfields = r->nfields;
+	*r->o->current_item = it->c.id;
+	rc = extractor_run(r->x, resp->body, resp->body_len, it->fields, err, errlen);
+	*r->o->current_item = 0;
+	if (rc && strcmp(r->cfg->invalid_json, "keep"))
+		return -1;
+	for (i = 0; rc && i < r->nfields; i++)
+		value_release(&it->fields[i]);
+	return 0;
+}
+
+static void on_done(void *ctx, void *owner, const struct response *resp)
+{
+	struct runner *r = ctx;
+	struct item *it = owner;
+	struct host *h = it->host;
+	int64_t now = now_ms(), ra_ms;
+	int attempts = it->c.attempts + 1;
+	struct verdict v;
+	char err[512], why[640];
+
+	it->elapsed_ms = resp->elapsed_ms;
+	it->bytes = (int64_t)resp->body_len;
+	if (r->aborting) {
+		/* stopped by us, not answered: back to the queue, no attempt counted */
+		record(r, it, ST_READY, 0, 0, NULL);
+		return;
+	}
+	ra_ms = policy_retry_after_ms(resp->retry_after, now, RETRY_AFTER_CAP_MS);
+	it->retry_after_ms = resp->retry_after ? ra_ms : -1;
+	v = policy_decide(resp->status, resp->err, attempts, r->cfg->max_attempts);
+	if (v.outcome == OUTCOME_DONE && extract(r, it, resp, err, sizeof(err))) {
+		v = policy_decide(resp->status, XE_INVALID_JSON, attempts, r->cfg->max_attempts);
+		v.reason = NULL;
+	} else {
+		err[0] = '\0';
+	}
+	host_observe(h, now);
+	if (v.slows_host) {
+		throttle_complain(&h->t, now, resp->retry_after ? ra_ms : -1, h->observed);
+		snprintf(h->reason, sizeof(h->reason), "http %d", resp->status);
+		h->dirty = 1;
+	} else if (resp->status > 0) {
+		double before = h->t.rate_now;
+
+		throttle_success(&h->t, now);
+		if (h->t.rate_now != before)
+			h->dirty = 1;
+	}
+	if (resp->status == 401 || resp->status == 403) {
+		r->auth_refused++;
+		r->auth_status = resp->status;
+	} else if (resp->status >= 200 && resp->status < 300) {
+		r->auth_ok++;
+	}
+	if (err[0])
+		snprintf(why, sizeof(why), "%s", err);
+	else if (resp->err != XE_NONE)
+		snprintf(why, sizeof(why), "%s: %s", xfer_error_name(resp->err), resp->error ? resp->error : "");
+	else
+		snprintf(why, sizeof(why), "http %d", resp->status);
+	switch (v.outcome) {
+	case OUTCOME_DONE:
+		it->result_url = redact(r, resp->url);
+		if (r->cfg->keep_body) {
+			it->result_body = xstrndup(resp->body, resp->body_len);
+			it->result_len = resp->body_len;
+		}
+		verbose_line(r, it, resp, "done");
+		record(r, it, ST_DONE, 1, resp->status, NULL);
+		break;
+	case OUTCOME_RETRY: {
+		uint64_t rnd = 0;
+		int64_t delay;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint64_t)now * 6364136223846793005ULL;
+		delay = policy_backoff_ms(attempts, r->cfg->backoff_base_ms, r->cfg->backoff_cap_ms, rnd);
+		if (ra_ms > delay)
+			delay = ra_ms;
+		it->next_at = now + delay;
+		if (h->t.paused_until_ms > it->next_at)
+			it->next_at = h->t.paused_until_ms;
+		verbose_line(r, it, resp, "retry");
+		record(r, it, ST_READY, 1, resp->status, why);
+		break;
+	}
+	default:
+		verbose_line(r, it, resp, "failed");
+		record(r, it, ST_FAILED, 1, resp->status, why);
+	}
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+/* Starts what slots and hosts allow; returns the earliest time a blocked item may start. */
+static int64_t start_ready(struct runner *r, int64_t now)
+{
+	struct item *it = r->qhead, *prev = NULL;
+	int64_t next = INT64_MAX;
+
+	while (it && fetch_free_slots(r->f) > 0) {
+		struct item *following = it->next;
+		int64_t at = throttle_ready_at(&it->host->t, now);
+		struct request rq;
+		char err[256];
+
+		if (at > now) {
+			if (at < next)
+				next = at;
+			prev = it;
+			it = following;
+			continue;
+		}
+		/* unlink */
+		if (prev)
+			prev->next = following;
+		else
+			r->qhead = following;
+		if (r->qtail == it)
+			r->qtail = prev;
+		r->qlen--;
+		memset(&rq, 0, sizeof(rq));
+		rq.url = it->url;
+		rq.method = r->cfg->method;
+		rq.body = it->body;
+		rq.body_len = it->body_len;
+		rq.content_type = r->cfg->content_type;
+		rq.headers = (const char *const *)it->headers;
+		rq.nheaders = it->nheaders;
+		it->started_at = now;
+		throttle_take(&it->host->t, now);
+		if (fetch_start(r->f, &rq, it, err, sizeof(err)))
+			record(r, it, ST_FAILED, 0, 0, err);
+		it = following;
+	}
+	return next;
+}
+
+/* Hands items of long-paused hosts back to the file, due when the pause ends,
+ * so that a paused host cannot hold the queue (and the other hosts) hostage. */
+static void release_paused(struct runner *r, int64_t now)
+{
+	struct item *it = r->qhead, *prev = NULL;
+
+	while (it) {
+		struct item *following = it->next;
+
+		if (it->host->t.paused_until_ms - now > 2000) {
+			if (prev)
+				prev->next = following;
+			else
+				r->qhead = following;
+			if (r->qtail == it)
+				r->qtail = prev;
+			r->qlen--;
+			it->next_at = it->host->t.paused_until_ms;
+			record(r, it, ST_READY, 0, 0, NULL);
+		} else {
+			prev = it;
+		}
+		it = following;
+	}
+}
+
+static void release_queue(struct runner *r)
+{
+	while (r->qhead) {
+		struct item *it = r->qhead;
+
+		r->qhead = it->next;
+		record(r, it, ST_READY, 0, 0, NULL);
+	}
+	r->qtail = NULL;
+	r->qlen = 0;
+}
+
+static void update_rate(struct runner *r, int64_t mono)
+{
+	int64_t tick = mono / 1000, finished = r->stats.done + r->stats.failed;
+	int64_t i, span;
+
+	if (tick == r->rate_tick)
+		return;
+	for (i = r->rate_tick + 1; i <= tick && i - r->rate_tick <= RATE_WINDOW + 1; i++)
+		r->rate_hist[i % (RATE_WINDOW + 1)] = finished;
+	r->rate_tick = tick;
+	span = tick - r->started_mono / 1000;
+	if (span > RATE_WINDOW)
+		span = RATE_WINDOW;
+	if (span > 0)
+		r->stats.rate = (double)(finished - r->rate_hist[(tick - span) % (RATE_WINDOW + 1)]) / (double)span;
+}
+
+static void show_progress(struct runner *r, int64_t now, int force)
+{
+	struct progress_figures fig;
+	int64_t mono = mono_ms();
+
+	update_rate(r, mono);
+	if (now - r->counts_at >= 1000 || force) {
+		store_counts(r->st, now, &r->counts);
+		r->counts_at = now;
+	}
+	memset(&fig, 0, sizeof(fig));
+	fig.counts = r->counts;
+	fig.inflight = fetch_running(r->f);
+	fig.rate = r->stats.rate;
+	fig.hosts_paused = hosts_paused(r, now);
+	fig.elapsed_ms = mono - r->started_mono;
+	progress_update(&r->prog, &fig, mono, force);
+}
+
+static const char *lookup_secret(void *ctx, const char *name, size_t *len)
+{
+	(void)name;
+	*len = strlen(ctx);
+	return ctx;
+}
+
+/* Compiles templates, binds ${VAR}s (a missing one stops us before any request). */
+static int prepare(struct runner *r)
+{
+	char err[512], **names = NULL, **paths = NULL, *hcopy = NULL, *line, *save = NULL;
+	size_t i, nfields = 0;
+	int rc = TR_EUSAGE;
+
+	if (tpl_compile(&r->url_tpl, r->cfg->url, TPL_URL, err, sizeof(err)) ||
+	    tpl_bind_env(r->url_tpl, err, sizeof(err)))
+		goto bad;
+	if (*r->cfg->body && (tpl_compile(&r->body_tpl, r->cfg->body, config_body_escape(r->cfg), err, sizeof(err)) ||
+			      tpl_bind_env(r->body_tpl, err, sizeof(err))))
+		goto bad;
+	hcopy = xstrdup(r->cfg->headers);
+	for (line = strtok_r(hcopy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(line, ':');
+		struct header_tpl *h;
+
+		if (!colon)
+			continue;
+		r->hdrs = xrealloc(r->hdrs, (r->nhdrs + 1) * sizeof(*r->hdrs));
+		h = &r->hdrs[r->nhdrs++];
+		h->name = xstrndup(line, (size_t)(colon - line));
+		h->value = NULL;
+		if (tpl_compile(&h->value, colon + 1, TPL_HEADER, err, sizeof(err)) ||
+		    tpl_bind_env(h->value, err, sizeof(err)))
+			goto bad;
+	}
+	/* how each URL secret looks once percent-encoded, to keep it out of the file and the logs */
+	for (i = 0; i < tpl_nenv(r->url_tpl); i++) {
+		const char *name = tpl_env(r->url_tpl, i), *val = getenv(name);
+		struct tpl *one = NULL;
+		char *enc = NULL;
+
+		if (!val || !*val || tpl_compile(&one, "{v}", TPL_URL, err, sizeof(err)))
+			continue;
+		if (tpl_expand(one, lookup_secret, (void *)val, URL_CAP, &enc, NULL, err, sizeof(err)))
+			enc = NULL;
+		tpl_free(one);
+		r->red = xrealloc(r->red, (r->nred + 1) * sizeof(*r->red));
+		r->red[r->nred].seen = enc ? enc : xstrdup(val);
+		r->red[r->nred].shown = xasprintf("${%s}", name);
+		r->nred++;
+	}
+	if (config_fields(r->cfg, &names, &paths, &nfields, err, sizeof(err)) ||
+	    extractor_new(&r->x, nfields, (const char *const *)names, (const char *const *)paths, err, sizeof(err)))
+		goto bad;
+	r->nfields = nfields;
+	rc = store_use_fields(r->st, nfields, (const char *const *)names);
+	goto out;
+bad:
+	rc = error_code(TR_EUSAGE, "%s", err);
+out:
+	config_fields_free(names, paths, nfields);
+	free(hcopy);
+	return rc;
+}
+
+static void runner_release(struct runner *r)
+{
+	size_t i;
+
+	while (r->qhead) {
+		struct item *it = r->qhead;
+
+		r->qhead = it->next;
+		item_free(it);
+	}
+	for (i = 0; i < r->nfin; i++)
+		item_free(r->fin[i]);
+	free(r->fin);
+	fetch_free(r->f);
+	tpl_free(r->url_tpl);
+	tpl_free(r->body_tpl);
+	for (i = 0; i < r->nhdrs; i++) {
+		free(r->hdrs[i].name);
+		tpl_free(r->hdrs[i].value);
+	}
+	free(r->hdrs);
+	for (i = 0; i < r->nred; i++) {
+		free(r->red[i].seen);
+		free(r->red[i].shown);
+	}
+	free(r->red);
+	extractor_free(r->x);
+	for (i = 0; r->hosts && i < MAX_HOSTS; i++)
+		free(r->hosts[i]);
+	free(r->hosts);
+}
+
+/* Reacts to stop requests: the first stops claiming and starts the grace
+ * period; the second, or the end of the grace period, aborts transfers. */
+static void check_stop(struct runner *r, int64_t now)
+{
+	int stops = r->o->stops ? (int)*r->o->stops : 0;
+
+	if ((stops >= 1 || r->auth_stop_now) && !r->stopping) {
+		r->stopping = 1;
+		r->stop_deadline = now + r->o->grace_ms;
+		release_queue(r);
+	}
+	if (r->stopping && !r->aborting && (stops >= 2 || now >= r->stop_deadline)) {
+		r->aborting = 1;
+		fetch_abort_all(r->f, on_done, r);
+	}
+}
+
+/* Is the crawl finished: nothing queued, running, or left ready in the file? */
+static int finished(struct runner *r, int64_t now)
+{
+	if (r->qlen || fetch_running(r->f) || r->nfin)
+		return 0;
+	if (store_counts(r->st, now, &r->counts))
+		return 0;
+	r->counts_at = now;
+	return r->counts.n[ST_READY] == 0;
+}
+
+/* How long the loop may sleep: until a host allows the next start, the next
+ * commit, the next claim or heartbeat; never more than 100 ms, so a signal
+ * is seen promptly. */
+static int poll_timeout(struct runner *r, int64_t now, int64_t next_start)
+{
+	int64_t t = 100;
+
+	if (next_start != INT64_MAX && next_start - now < t)
+		t = next_start - now;
+	if (r->nfin && r->last_flush + r->cfg->commit_interval_ms - now < t)
+		t = r->last_flush + r->cfg->commit_interval_ms - now;
+	return t < 0 ? 0 : (int)t;
+}
+
+int run_crawl(struct store *st, const struct config *cfg, const struct run_opts *o,
+	      struct run_summary *sum)
+{
+	struct runner r;
+	struct fetch_opts fo;
+	int64_t now = now_ms();
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(sum, 0, sizeof(*sum));
+	r.st = st;
+	r.cfg = cfg;
+	r.o = o;
+	r.hosts = xcalloc(MAX_HOSTS, sizeof(*r.hosts));
+	r.started_mono = mono_ms();
+	r.rate_tick = r.started_mono / 1000;
+	progress_init(&r.prog, stderr);
+	if ((rc = prepare(&r)))
+		goto out;
+	memset(&fo, 0, sizeof(fo));
+	fo.concurrency = cfg->concurrency;
+	fo.connect_timeout_ms = cfg->connect_timeout_ms;
+	fo.timeout_ms = cfg->timeout_ms;
+	fo.low_speed_time_ms = cfg->low_speed_time_ms;
+	fo.low_speed_limit = cfg->low_speed_limit;
+	fo.max_body = cfg->max_body;
+	fo.max_redirects = cfg->max_redirects;
+	fo.ca_file = cfg->ca_file;
+	fo.user_agent = cfg->user_agent;
+	if ((rc = fetch_new(&r.f, &fo)))
+		goto out;
+	if ((rc = store_begin(st)) ||
+	    (rc = store_recover(st, now, o->crash_item, o->max_crashes, &sum->recovered)) ||
+	    (rc = store_hosts_each(st, load_host, &r)) ||
+	    (rc = store_run_begin(st, now, &r.run_id)) ||
+	    (rc = store_commit(st))) {
+		store_rollback(st);
+		goto out;
+	}
+	r.last_flush = r.last_heartbeat = now;
+	while (1) {
+		int64_t next_start;
+
+		now = now_ms();
+		check_stop(&r, now);
+		next_start = r.stopping ? INT64_MAX : start_ready(&r, now);
+		/* every slot idle yet nothing may start for a while: a paused host holds the queue */
+		if (!r.stopping && r.qlen && !fetch_running(r.f) && next_start - now > 2000 &&
+		    r.nhosts > 1 && now >= r.next_claim_at) {
+			release_paused(&r, now);
+			r.next_claim_at = now + 1000; /* at most one such round a second */
+		}
+		if (r.stopping && !fetch_running(r.f))
+			break;
+		if (!r.stopping && finished(&r, now))
+			break;
+		if ((rc = fetch_poll(r.f, poll_timeout(&r, now, next_start), on_done, &r)))
+			goto out;
+		now = now_ms();
+		if (!r.stopping && r.auth_refused >= AUTH_STOP_AFTER && !r.auth_ok)
+			r.auth_stop_now = 1;
+		if (flush_due(&r, now) && (rc = flush(&r, now)))
+			goto out;
+		show_progress(&r, now, 0);
+	}
+	now = now_ms();
+	if ((rc = flush(&r, now)))
+		goto out;
+	show_progress(&r, now, 1);
+	progress_end(&r.prog);
+	fill_stats(&r);
+	sum->stats = r.stats;
+	sum->end = r.auth_stop_now ? RUN_AUTH_REFUSED : r.stopping ? RUN_STOPPED : RUN_COMPLETE;
+	sum->stop_signal = o->stop ? (int)*o->stop : 0;
+	sum->auth_status = r.auth_status;
+	store_counts(st, now, &sum->counts);
+	rc = store_run_end(st, r.run_id, now,
+			   sum->end == RUN_COMPLETE ? "complete" : sum->end == RUN_AUTH_REFUSED ? "refused" : "stopped",
+			   &r.stats);
+out:
+	progress_end(&r.prog);
+	runner_release(&r);
+	return rc;
+}

@@ -1,0 +1,442 @@
+/*
+ * test_extract.c - unit tests for extract.c: path compilation and its error
+ * messages, every step kind, value conversion (json_extract's types), invalid
+ * and hostile bodies.
+ */
+#include "extract.h"
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Compiles path, expecting an error with exactly this message. */
+static void expect_bad(const char *path, const char *msg)
+{
+	struct jpath *p = (struct jpath *)1;
+	char err[256] = "";
+
+	CHECK_EQ_INT(jpath_compile(&p, path, err, sizeof err), EXTRACT_EINVAL);
+	CHECK(p == NULL);
+	CHECK_EQ_STR(err, msg);
+}
+
+TEST(compile_errors)
+{
+	char err[16];
+	struct jpath *p;
+
+	expect_bad("$.a[x]", "bad path '$.a[x]': expected an array index at offset 4");
+	expect_bad("", "bad path '': expected '$' at offset 0");
+	expect_bad("a.b", "bad path 'a.b': expected '$' at offset 0");
+	expect_bad("$a", "bad path '$a': expected '.' or '[' at offset 1");
+	expect_bad("$.", "bad path '$.': expected a key at offset 2");
+	expect_bad("$..a", "bad path '$..a': expected a key at offset 2");
+	expect_bad("$.[0]", "bad path '$.[0]': expected a key at offset 2");
+	expect_bad("$[", "bad path '$[': expected an array index at offset 2");
+	expect_bad("$[1", "bad path '$[1': expected ']' at offset 3");
+	expect_bad("$[-1]", "bad path '$[-1]': expected an array index at offset 2");
+	expect_bad("$[ 1]", "bad path '$[ 1]': expected an array index at offset 2");
+	expect_bad("$[1 ]", "bad path '$[1 ]': expected ']' at offset 3");
+	expect_bad("$[#-]", "bad path '$[#-]': expected an array index at offset 4");
+	expect_bad("$[#+1]", "bad path '$[#+1]': expected ']' at offset 3");
+	expect_bad("$[1]x", "bad path '$[1]x': expected '.' or '[' at offset 4");
+	expect_bad("$[1.5]", "bad path '$[1.5]': expected ']' at offset 3");
+	expect_bad("$.\"abc", "bad path '$.\"abc': unterminated quoted key at offset 2");
+	expect_bad("$.\"a\"b", "bad path '$.\"a\"b': expected '.' or '[' at offset 5");
+	expect_bad("$[99999999999999999999999999]",
+		   "bad path '$[99999999999999999999999999]': array index too large at offset 2");
+	expect_bad("$$", "bad path '$$': expected '.' or '[' at offset 1");
+	expect_bad(" $.a", "bad path ' $.a': expected '$' at offset 0");
+	p = (struct jpath *)1;
+	CHECK_EQ_INT(jpath_compile(&p, NULL, err, sizeof err), EXTRACT_EINVAL);
+	CHECK(p == NULL);
+	/* a short buffer truncates, still NUL-terminated */
+	CHECK_EQ_INT(jpath_compile(&p, "$.a[xxxxxxxxxxxxxxxxxxxxxxxxxx]", err, sizeof err),
+		     EXTRACT_EINVAL);
+	CHECK_EQ_INT(strlen(err), sizeof err - 1);
+	/* no err buffer at all */
+	CHECK_EQ_INT(jpath_compile(&p, "x", NULL, 0), EXTRACT_EINVAL);
+	jpath_free(NULL);
+}
+
+/* Parses json, evaluates path, returns the minified result (static buffer) or "MISSING". */
+static const char *eval(const char *json, const char *path)
+{
+	static char buf[512];
+	struct jpath *p = NULL;
+	cJSON *root = cJSON_Parse(json);
+	const cJSON *node;
+	char err[256];
+	char *s;
+
+	snprintf(buf, sizeof buf, "ERROR");
+	if (root == NULL || jpath_compile(&p, path, err, sizeof err) < 0) {
+		fprintf(stderr, "eval(%s, %s): setup failed\n", json, path);
+		goto out;
+	}
+	node = jpath_eval(p, root);
+	if (node == NULL) {
+		snprintf(buf, sizeof buf, "MISSING");
+		goto out;
+	}
+	s = cJSON_PrintUnformatted(node);
+	snprintf(buf, sizeof buf, "%s", s ? s : "OOM");
+	cJSON_free(s);
+out:
+	jpath_free(p);
+	cJSON_Delete(root);
+	return buf;
+}
+
+TEST(steps)
+{
+	const char *doc = "{\"a\":{\"b\":[10,20,30]},\"items\":[{\"t\":\"x\"},{\"t\":\"y\"}],"
+			  "\"A\":1,\"s\":\"str\"}";
+	struct jpath *p = NULL;
+	char err[128];
+
+	CHECK_EQ_STR(eval(doc, "$.a.b"), "[10,20,30]");
+	CHECK_EQ_STR(eval("[1,2]", "$"), "[1,2]");
+	CHECK_EQ_STR(eval(doc, "$.a.b[0]"), "10");
+	CHECK_EQ_STR(eval(doc, "$.a.b[2]"), "30");
+	CHECK_EQ_STR(eval(doc, "$.a.b[3]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.a.b[#-1]"), "30");
+	CHECK_EQ_STR(eval(doc, "$.a.b[#-3]"), "10");
+	CHECK_EQ_STR(eval(doc, "$.a.b[#-4]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.a.b[#]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.a.b[#-0]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.a.b[00]"), "10");
+	CHECK_EQ_STR(eval(doc, "$.a.b[18446744073709551615]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.a.b[#-18446744073709551615]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.items[1].t"), "\"y\"");
+	CHECK_EQ_STR(eval(doc, "$.items[#-1].t"), "\"y\"");
+	CHECK_EQ_STR(eval("[[1,[2,3]]]", "$[0][1][0]"), "2");
+	/* case-sensitive keys */
+	CHECK_EQ_STR(eval(doc, "$.A"), "1");
+	CHECK_EQ_STR(eval("{\"a\":1}", "$.A"), "MISSING");
+	/* the wrong kind of node is missing, not an error */
+	CHECK_EQ_STR(eval(doc, "$.a[0]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.a.b.c"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.s.x"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.s[0]"), "MISSING");
+	CHECK_EQ_STR(eval(doc, "$.nope.deeper[0]"), "MISSING");
+	CHECK_EQ_STR(eval("[]", "$[#-1]"), "MISSING");
+	/* duplicate keys: the first one wins */
+	CHECK_EQ_STR(eval("{\"a\":1,\"a\":2}", "$.a"), "1");
+	/* an unquoted name runs to the next '.' or '[' and may hold spaces or quotes */
+	CHECK_EQ_STR(eval("{\"a b\":5,\"x\\\"y\":6}", "$.a b"), "5");
+	CHECK_EQ_STR(eval("{\"a b\":5,\"x\\\"y\":6}", "$.x\"y"), "6");
+	/* keys with non-ASCII UTF-8 */
+	CHECK_EQ_STR(eval("{\"caf\xc3\xa9\":7}", "$.caf\xc3\xa9"), "7");
+
+	CHECK_EQ_INT(jpath_compile(&p, "$.a[#-2]", err, sizeof err), 0);
+	CHECK_EQ_STR(jpath_text(p), "$.a[#-2]");
+	CHECK(jpath_eval(p, NULL) == NULL);
+	jpath_free(p);
+}
+
+TEST(quoted_keys)
+{
+	const char *doc = "{\"a.b\":1,\"x[0]\":2,\"\":3,\"a\":{\"b\":4},\"sp ace\":{\"q\":5}}";
+
+	CHECK_EQ_STR(eval(doc, "$.\"a.b\""), "1");
+	CHECK_EQ_STR(eval(doc, "$.a.b"), "4");
+	CHECK_EQ_STR(eval(doc, "$.\"x[0]\""), "2");
+	CHECK_EQ_STR(eval(doc, "$.\"\""), "3");
+	CHECK_EQ_STR(eval(doc, "$.\"sp ace\".\"q\""), "5");
+	CHECK_EQ_STR(eval(doc, "$.\"sp ace\".q"), "5");
+	CHECK_EQ_STR(eval("{\"k\":[7,8]}", "$.\"k\"[1]"), "8");
+}
+
+/* Runs one field over body; returns the value (caller releases). */
+static struct value run1(const char *path, const char *body)
+{
+	const char *names[1] = { "f" };
+	const char *paths[1];
+	struct extractor *x = NULL;
+	struct value v;
+	char err[256];
+
+	paths[0] = path;
+	memset(&v, 0, sizeof v);
+	if (!CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0))
+		return v;
+	if (!CHECK_EQ_INT(extractor_run(x, body, strlen(body), &v, err, sizeof err), 0))
+		fprintf(stderr, "  %s over %s: %s\n", path, body, err);
+	extractor_free(x);
+	return v;
+}
+
+TEST(types)
+{
+	struct value v;
+
+	v = run1("$.n", "{\"n\": 42}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, 42);
+	v = run1("$.n", "{\"n\": -7}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, -7);
+	v = run1("$.n", "{\"n\": 1e2}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, 100);
+	v = run1("$.n", "{\"n\": 9007199254740992}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, INT64_C(9007199254740992));
+	v = run1("$.n", "{\"n\": -9007199254740992}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, -INT64_C(9007199254740992));
+	v = run1("$.n", "{\"n\": 9007199254740994}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	v = run1("$.n", "{\"n\": 1152921504606846976}"); /* 2^60 */
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, 1152921504606846976.0, 0);
+	v = run1("$.n", "{\"n\": 3.25}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, 3.25, 0);
+	v = run1("$.n", "{\"n\": -0.5e-3}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, -0.0005, 1e-18);
+	v = run1("$.n", "{\"n\": 1e400}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+
+	v = run1("$.t", "{\"t\": true}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, 1);
+	v = run1("$.t", "{\"t\": false}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, 0);
+	v = run1("$.t", "{\"t\": null}");
+	CHECK_EQ_INT(v.type, VAL_NULL);
+	v = run1("$.missing", "{\"t\": 1}");
+	CHECK_EQ_INT(v.type, VAL_NULL);
+
+	v = run1("$.s", "{\"s\": \"caf\\u00e9 \\\"q\\\"\\n\"}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "caf\xc3\xa9 \"q\"\n");
+	CHECK_EQ_INT(v.len, strlen("caf\xc3\xa9 \"q\"\n"));
+	value_release(&v);
+	v = run1("$.s", "{\"s\": \"\"}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "");
+	CHECK_EQ_INT(v.len, 0);
+	value_release(&v);
+
+	v = run1("$.o", "{\"o\": { \"x\" : [ 1, 2.5, {\"y\" : \"z\"}, null, true ] } }");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "{\"x\":[1,2.5,{\"y\":\"z\"},null,true]}");
+	CHECK_EQ_INT(v.len, strlen(v.s));
+	value_release(&v);
+	v = run1("$.a", "{\"a\": [ ]}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "[]");
+	value_release(&v);
+	v = run1("$", "{}");
+	CHECK_EQ_STR(v.s, "{}");
+	value_release(&v);
+
+	CHECK_EQ_INT(json_to_value(NULL, &v), 0);
+	CHECK_EQ_INT(v.type, VAL_NULL);
+}
+
+TEST(several_fields)
+{
+	const char *names[3] = { "title", "n", "none" };
+	const char *paths[3] = { "$.items[0].volumeInfo.title", "$.totalItems", "$.x" };
+	const char *body = "{\"totalItems\": 3, \"items\": [{\"volumeInfo\": {\"title\": \"Dune\"}}]}";
+	struct extractor *x = NULL;
+	struct value out[3];
+	char err[256];
+
+	CHECK_EQ_INT(extractor_new(&x, 3, names, paths, err, sizeof err), 0);
+	CHECK_EQ_INT(extractor_count(x), 3);
+	CHECK_EQ_STR(extractor_name(x, 0), "title");
+	CHECK_EQ_STR(extractor_path(x, 1), "$.totalItems");
+	CHECK_EQ_INT(extractor_run(x, body, strlen(body), out, err, sizeof err), 0);
+	CHECK_EQ_INT(out[0].type, VAL_TEXT);
+	CHECK_EQ_STR(out[0].s, "Dune");
+	CHECK_EQ_INT(out[1].type, VAL_INT);
+	CHECK_EQ_INT(out[1].i, 3);
+	CHECK_EQ_INT(out[2].type, VAL_NULL);
+	value_release(&out[0]);
+	value_release(&out[1]);
+	value_release(&out[2]);
+	extractor_free(x);
+
+	/* a bad path is reported with its field's name */
+	paths[1] = "$.a[x]";
+	x = (struct extractor *)1;
+	CHECK_EQ_INT(extractor_new(&x, 3, names, paths, err, sizeof err), EXTRACT_EINVAL);
+	CHECK(x == NULL);
+	CHECK_EQ_STR(err, "field 'n': bad path '$.a[x]': expected an array index at offset 4");
+	names[2] = "";
+	paths[1] = "$.ok";
+	CHECK_EQ_INT(extractor_new(&x, 3, names, paths, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "field 3 has no name");
+
+	/* no fields at all: still validates the body */
+	CHECK_EQ_INT(extractor_new(&x, 0, NULL, NULL, err, sizeof err), 0);
+	CHECK_EQ_INT(extractor_count(x), 0);
+	CHECK_EQ_INT(extractor_run(x, "{}", 2, NULL, err, sizeof err), 0);
+	CHECK_EQ_INT(extractor_run(x, "{", 1, NULL, err, sizeof err), EXTRACT_EINVAL);
+	extractor_free(x);
+	extractor_free(NULL);
+}
+
+/* Runs $.a over len bytes of body; expects failure with message msg. */
+static void expect_invalid(const char *body, size_t len, const char *msg)
+{
+	const char *names[2] = { "a", "b" };
+	const char *paths[2] = { "$.a", "$" };
+	struct extractor *x = NULL;
+	struct value out[2];
+	char err[256] = "";
+
+	/* garbage in out must be overwritten, not freed */
+	memset(out, 0x5a, sizeof out);
+	if (!CHECK_EQ_INT(extractor_new(&x, 2, names, paths, err, sizeof err), 0))
+		return;
+	CHECK_EQ_INT(extractor_run(x, body, len, out, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, msg);
+	CHECK_EQ_INT(out[0].type, VAL_NULL);
+	CHECK_EQ_INT(out[1].type, VAL_NULL);
+	CHECK(out[0].s == NULL);
+	extractor_free(x);
+}
+
+TEST(invalid_json)
+{
+	expect_invalid("", 0, "invalid JSON at byte 0");
+	expect_invalid(NULL, 0, "invalid JSON at byte 0");
+	expect_invalid("   ", 3, "invalid JSON at byte 2");
+	expect_invalid("{", 1, "invalid JSON at byte 0");
+	expect_invalid("{\"a\": 1,}", 9, "invalid JSON at byte 8");
+	expect_invalid("{} x", 4, "invalid JSON at byte 3");
+	expect_invalid("{}{}", 4, "invalid JSON at byte 2");
+	expect_invalid("<html>", 6, "invalid JSON at byte 0");
+	expect_invalid("{\"a\": 1}\0", 9, "invalid JSON at byte 8");
+	expect_invalid("[1, 2", 5, "invalid JSON at byte 4");
+}
+
+TEST(unterminated_buffer)
+{
+	const char *json = "{\"a\": [1, 2, 3], \"b\": \"text\"}";
+	size_t len = strlen(json);
+	struct value v;
+	char *buf = NULL;
+	char err[128];
+	const char *names[1] = { "b" };
+	const char *paths[1] = { "$.b" };
+	struct extractor *x = NULL;
+
+	/* exactly len bytes, no NUL: ASan catches any read past the end */
+	buf = malloc(len);
+	if (!CHECK(buf != NULL))
+		return;
+	memcpy(buf, json, len);
+	CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0);
+	CHECK_EQ_INT(extractor_run(x, buf, len, &v, err, sizeof err), 0);
+	CHECK_EQ_STR(v.s, "text");
+	value_release(&v);
+	/* a prefix of a longer buffer: bytes after len are not looked at */
+	CHECK_EQ_INT(extractor_run(x, "{\"b\": 5} and then garbage", 8, &v, err, sizeof err), 0);
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, 5);
+	/* truncated in the middle of a string, a number and a literal */
+	memcpy(buf, "{\"b\": \"abc", 10);
+	CHECK_EQ_INT(extractor_run(x, buf, 10, &v, err, sizeof err), EXTRACT_EINVAL);
+	memcpy(buf, "{\"b\": 12", 8);
+	CHECK_EQ_INT(extractor_run(x, buf, 8, &v, err, sizeof err), EXTRACT_EINVAL);
+	memcpy(buf, "{\"b\": tru", 9);
+	CHECK_EQ_INT(extractor_run(x, buf, 9, &v, err, sizeof err), EXTRACT_EINVAL);
+	memcpy(buf, "12", 2);
+	CHECK_EQ_INT(extractor_run(x, buf, 2, &v, err, sizeof err), 0);
+	CHECK_EQ_INT(v.type, VAL_NULL);
+	free(buf);
+	extractor_free(x);
+}
+
+/*
+ * libcjson is not built with ASan, so reads past the end are caught the hard
+ * way: each body ends exactly where an inaccessible page begins.
+ */
+TEST(guard_page)
+{
+	static const char *const bodies[] = {
+		"{\"b\": \"text\"}", "{\"b\": 12", "{\"b\": \"abc", "{\"b\": tru", "{\"b\": 1.5e",
+		"[1,2", "{\"b\"", "{\"b\": \"\\u00", "12", "\"x", "{\"b\": [nul", " ",
+	};
+	const char *names[1] = { "b" };
+	const char *paths[1] = { "$.b" };
+	struct extractor *x = NULL;
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map, err[128];
+	struct value v;
+	size_t i;
+
+	map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!CHECK(map != MAP_FAILED))
+		return;
+	CHECK_EQ_INT(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0);
+	for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		size_t len = strlen(bodies[i]);
+		char *at = map + pg - len;
+
+		memcpy(at, bodies[i], len);
+		if (extractor_run(x, at, len, &v, err, sizeof err) == 0)
+			value_release(&v);
+	}
+	memcpy(map + pg - 13, "{\"b\": \"text\"}", 13);
+	CHECK_EQ_INT(extractor_run(x, map + pg - 13, 13, &v, err, sizeof err), 0);
+	CHECK_EQ_STR(v.s, "text");
+	value_release(&v);
+	extractor_free(x);
+	munmap(map, (size_t)pg * 2);
+}
+
+TEST(deep_nesting)
+{
+	size_t depth = 100000, i;
+	char *body = malloc(2 * depth);
+	const char *names[1] = { "a" };
+	const char *paths[1] = { "$[0][0][0]" };
+	struct extractor *x = NULL;
+	struct value v;
+	char err[128] = "";
+
+	if (!CHECK(body != NULL))
+		return;
+	CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0);
+	memset(body, '[', depth);
+	CHECK_EQ_INT(extractor_run(x, body, depth, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK(strncmp(err, "invalid JSON at byte ", 21) == 0);
+	CHECK_EQ_INT(v.type, VAL_NULL);
+	for (i = 0; i < depth; i++)
+		body[depth + i] = ']';
+	CHECK_EQ_INT(extractor_run(x, body, 2 * depth, &v, err, sizeof err), EXTRACT_EINVAL);
+	/* within the limit it works */
+	memset(body, '[', 500);
+	memset(body + 500, ']', 500);
+	CHECK_EQ_INT(extractor_run(x, body, 1000, &v, err, sizeof err), 0);
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	value_release(&v);
+	free(body);
+	extractor_free(x);
+}
+
+int main(void)
+{
+	RUN(compile_errors);
+	RUN(steps);
+	RUN(quoted_keys);
+	RUN(types);
+	RUN(several_fields);
+	RUN(invalid_json);
+	RUN(unterminated_buffer);
+	RUN(guard_page);
+	RUN(deep_nesting);
+	return unit_done();
+}
