@@ -493,19 +493,30 @@ void throttle_take(struct throttle *t, int64_t now_ms)
 	t->next_slot_ms = (int64_t)ceil(t->next_slot_exact);
 }
 
-/* Cuts the allowed rate: the first complaint of a burst. */
+/*
+ * Cuts the allowed rate: the first complaint of a burst.  The host just told
+ * us what it accepts: the successes we observed.  So the new rate is 90% of
+ * that, but never below half of what we sent (a single cut is never more
+ * than a halving; a host that shrinks its limit further gets more cuts) and
+ * never above 90% of it.
+ */
 static void throttle_cut(struct throttle *t, double observed_rate)
 {
+	int seen = observed_rate > 0 && isfinite(observed_rate);
 	double from, to;
 
 	if (t->rate_now > 0) {
 		from = t->rate_now;
 	} else {
-		from = observed_rate > 0 && isfinite(observed_rate) ? observed_rate : 1.0;
+		from = seen ? observed_rate : 1.0;
 		if (t->rate_max <= 0)
 			t->cut_from = from;
 	}
-	to = from / 2 > RATE_FLOOR ? from / 2 : RATE_FLOOR;
+	to = from / 2;
+	if (seen && 0.9 * observed_rate > to)
+		to = 0.9 * observed_rate < 0.9 * from ? 0.9 * observed_rate : 0.9 * from;
+	if (to < RATE_FLOOR)
+		to = RATE_FLOOR;
 	/* a configured rate already below the floor is never raised by a cut */
 	if (t->rate_now > 0 && to > t->rate_now)
 		to = t->rate_now;

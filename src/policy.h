@@ -138,9 +138,11 @@ void throttle_take(struct throttle *t, int64_t now_ms);
  * now_ms + pause_ms (pause_ms is the Retry-After delay, or -1 for the
  * default: 1 s * 2^(bursts so far - 1), capped at 60 s); a pause is only ever
  * extended, never shortened.  The first complaint of a burst (none in the
- * previous 1 s) halves rate_now (floor 0.1/s); when rate_now was unlimited it
- * becomes half of observed_rate (the host's recent completed requests/s as
- * measured by the caller; 1/s when observed_rate <= 0), floor 0.1/s.  Further
+ * previous 1 s) cuts rate_now to 90% of observed_rate (the host's recent
+ * successful requests/s as measured by the caller: what it accepts), but a
+ * cut takes at most half and at least 10% off; when rate_now was unlimited
+ * it becomes 90% of observed_rate (0.5/s when observed_rate <= 0).  The
+ * floor is 0.1/s.  Further
  * complaints within 1 s of the previous one only extend the pause.
  */
 void throttle_complain(struct throttle *t, int64_t now_ms, int64_t pause_ms, double observed_rate);

@@ -37,8 +37,7 @@ struct host {
 	struct throttle t;
 	int dirty;                      /* state to save at the next flush */
 	char reason[64];
-	int64_t window_start, window_count;
-	double observed;                /* completed requests/s, recent */
+	struct window { int64_t start, answers, complaints, successes; } cur, prev;  /* 1 s each */
 };
 
 struct item {
@@ -447,16 +446,50 @@ static int flush_due(const struct runner *r, int64_t now)
 
 /* ---- finished transfers ---------------------------------------------------- */
 
-static void host_observe(struct host *h, int64_t now)
+/* Rolls the host's one-second windows forward to now. */
+static void host_window(struct host *h, int64_t now)
 {
-	if (!h->window_start)
-		h->window_start = now;
-	h->window_count++;
-	if (now - h->window_start >= 2000) {
-		h->observed = (double)h->window_count * 1000.0 / (double)(now - h->window_start);
-		h->window_start = now;
-		h->window_count = 0;
+	if (now - h->cur.start < 1000)
+		return;
+	h->prev = now - h->cur.start < 2000 ? h->cur : (struct window){ 0 };
+	memset(&h->cur, 0, sizeof(h->cur));
+	h->cur.start = now;
+}
+
+/* Successful answers per second over the last one to two seconds. */
+static double host_observed(const struct host *h, int64_t now)
+{
+	int64_t span = (h->prev.start ? 1000 : 0) + (now - h->cur.start);
+
+	if (span < 100)
+		span = 100;
+
+	return (double)(h->prev.successes + h->cur.successes) * 1000.0 / (double)span;
+}
+
+/*
+ * Is this answer the host asking us to slow down?  A 429 always is.  A 503
+ * is when it carries a Retry-After, or when most recent answers are 503s
+ * (an overloaded host); a scattered 503 is a server error: the item is
+ * retried, the host is not slowed.
+ */
+static int host_complains(struct host *h, const struct response *resp, int64_t now)
+{
+	int complaint = resp->status == 429 || resp->status == 503;
+
+	host_window(h, now);
+	h->cur.answers++;
+	h->cur.complaints += complaint;
+	h->cur.successes += resp->status >= 200 && resp->status < 300;
+	if (resp->status == 429 || (resp->status == 503 && resp->retry_after))
+		return 1;
+	if (resp->status == 503) {
+		int64_t answers = h->cur.answers + h->prev.answers;
+		int64_t complaints = h->cur.complaints + h->prev.complaints;
+
+		return answers >= 4 && complaints * 2 >= answers;
 	}
+	return 0;
 }
 
 static void verbose_line(struct runner *r, struct item *it, const struct response *resp,
@@ -517,9 +550,8 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 	} else {
 		err[0] = '\0';
 	}
-	host_observe(h, now);
-	if (v.slows_host) {
-		throttle_complain(&h->t, now, resp->retry_after ? ra_ms : -1, h->observed);
+	if (host_complains(h, resp, now)) {
+		throttle_complain(&h->t, now, resp->retry_after ? ra_ms : -1, host_observed(h, now));
 		snprintf(h->reason, sizeof(h->reason), "http %d", resp->status);
 		h->dirty = 1;
 	} else if (resp->status > 0) {

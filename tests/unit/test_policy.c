@@ -489,14 +489,25 @@ TEST(throttle_unlimited_cycle)
 
 	throttle_init(&t, 0);
 	throttle_complain(&t, 0, 1000, 40);
-	CHECK_NEAR(t.rate_now, 20, 1e-9);
+	CHECK_NEAR(t.rate_now, 36, 1e-9); /* 90% of what the host accepted */
 	CHECK_EQ_INT(throttle_ready_at(&t, 0), 1000);
 	/* once cut, requests are spaced at the new rate */
-	CHECK_EQ_INT(drive(&t, 1000, 2000, &gap, &first), 20);
-	CHECK_EQ_INT(gap, 50);
-	/* a second burst cuts again, from the current rate */
+	CHECK_EQ_INT(drive(&t, 1000, 2000, &gap, &first), 36);
+	CHECK_EQ_INT(gap, 27);
+	/* a second burst cuts again: 90% of the observed 40/s, below the 36/s sent */
 	throttle_complain(&t, 3000, 0, 40);
-	CHECK_NEAR(t.rate_now, 10, 1e-9);
+	CHECK_NEAR(t.rate_now, 32.4, 1e-9);
+	/* a host that accepts far less than we send: one cut never more than halves */
+	throttle_init(&t, 0);
+	throttle_complain(&t, 0, 0, 200);
+	CHECK_NEAR(t.rate_now, 180, 1e-9);
+	throttle_complain(&t, 2000, 0, 10);
+	CHECK_NEAR(t.rate_now, 90, 1e-9);
+	throttle_complain(&t, 4000, 0, 10);
+	CHECK_NEAR(t.rate_now, 45, 1e-9);
+	throttle_init(&t, 0);
+	throttle_complain(&t, 0, 1000, 40);
+	throttle_complain(&t, 3000, 0, 40);
 	/* recovery: back to unlimited once past 4 x 40/s */
 	for (now = 3100; now <= 120000; now += 100) {
 		throttle_success(&t, now);
