@@ -57,12 +57,13 @@ static int on_opt(void *ctx, int id, const char *arg)
 	return set(c, config_name((size_t)(id - ID_SETTING)), arg);
 }
 
-/* The option table: the special rows, then one --name per setting. Caller frees. */
+/* The option table: the special rows, then one --name per setting, with its
+ * default in the help line.  Caller frees the table and the 2n strings. */
 static struct opt *init_options(char ***names_out)
 {
 	size_t n = config_count(), i, k = 0;
 	struct opt *o = xcalloc(n + 6, sizeof(*o));
-	char **names = xcalloc(n, sizeof(*names));
+	char **names = xcalloc(2 * n, sizeof(*names));
 
 	o[k++] = (struct opt){ "header", 'H', "'NAME: VALUE'", "add a header template (repeatable); ${VAR} is read at run time", ID_HEADER };
 	o[k++] = (struct opt){ "field", 'f', "NAME=PATH", "extract a field with a JSON path like $.items[0].title (repeatable)", ID_FIELD };
@@ -77,7 +78,10 @@ static struct opt *init_options(char ***names_out)
 		for (p = names[i]; *p; p++)
 			if (*p == '_')
 				*p = '-';
-		o[k++] = (struct opt){ names[i], 0, "VALUE", config_help(i), (int)(ID_SETTING + i) };
+		names[n + i] = *config_default(i)
+			? xasprintf("%s (default %s)", config_help(i), config_default(i))
+			: xstrdup(config_help(i));
+		o[k++] = (struct opt){ names[i], 0, "VALUE", names[n + i], (int)(ID_SETTING + i) };
 	}
 	o[k++] = (struct opt){ "quiet", 'q', NULL, "print nothing but errors", ID_QUIET };
 	o[k++] = (struct opt)OPT_HELP_ROW;
@@ -142,7 +146,7 @@ out:
 	free(names);
 	free(values);
 	config_fields_free(fnames, fpaths, nfields);
-	config_strings_free(optnames, config_count());
+	config_strings_free(optnames, 2 * config_count());
 	free(opts);
 	buf_release(&c.headers);
 	buf_release(&c.fields);
