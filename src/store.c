@@ -33,6 +33,7 @@ enum stmt_id {
 	Q_SETTINGS_ALL,
 	Q_ADD_ITEM,
 	Q_COUNTS,
+	Q_COUNT_ADDED,
 	Q_RETRY_WAITING,
 	Q_RUN_BEGIN,
 	Q_RUN_UPDATE,
@@ -60,6 +61,7 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_ADD_ITEM] = "INSERT INTO items (key, vars, updated_at) VALUES (:key, :vars, :now) "
 		       "ON CONFLICT (key) DO NOTHING",
 	[Q_COUNTS] = "SELECT state, n FROM item_counts",
+	[Q_COUNT_ADDED] = "UPDATE item_counts SET n = n + :added WHERE state = 'ready'",
 	[Q_RETRY_WAITING] = "SELECT count(*), min(next_attempt_at) FROM items "
 			    "WHERE state = 'ready' AND next_attempt_at > :now",
 	[Q_RUN_BEGIN] = "INSERT INTO runs (pid, started_at, heartbeat_at) VALUES (:pid, :now, :now)",
@@ -114,6 +116,7 @@ struct store {
 	char **active;                   /* the fields a run records (store_use_fields) */
 	size_t nactive;
 	int in_tx;
+	int64_t added;                   /* items inserted in this transaction, not yet counted */
 	int lock_fd;
 	enum store_mode mode;
 };
@@ -241,6 +244,20 @@ int store_begin(struct store *st)
 
 int store_commit(struct store *st)
 {
+	if (st->added) {
+		sqlite3_stmt *s = stmt(st, Q_COUNT_ADDED);
+
+		if (!s) {
+			store_rollback(st);
+			return TR_EDB;
+		}
+		bind_int(s, ":added", st->added);
+		if (step_done(st, s, "count the added items")) {
+			store_rollback(st);
+			return TR_EDB;
+		}
+		st->added = 0;
+	}
 	if (exec(st, "COMMIT", "commit")) {
 		store_rollback(st);
 		return TR_EDB;
@@ -251,6 +268,7 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
+	st->added = 0;
 	if (st->in_tx && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_tx = 0;
@@ -307,6 +325,13 @@ static int load_fields(struct store *st)
 
 static int open_db(struct store *st, const char *path, int flags)
 {
+	static int configured;
+
+	/* memory statistics cost a global mutex per allocation; trawl never reads them */
+	if (!configured) {
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		configured = 1;
+	}
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (!st->db)
 			return error_code(TR_EDB, "cannot open '%s': out of memory", path);
@@ -596,6 +621,7 @@ int store_add_item(struct store *st, const char *key, size_t keylen,
 	if (rc != SQLITE_DONE)
 		return db_error(st, "add an item");
 	*added = sqlite3_changes(st->db) > 0;
+	st->added += *added;
 	return 0;
 }
 

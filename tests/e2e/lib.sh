@@ -179,9 +179,11 @@ check_one_error_line() {
 
 # ---- trawl helpers ----------------------------------------------------------
 
-# sql DB QUERY : the rows of QUERY as CSV without the header (CRLF stripped)
+# sql DB QUERY : the rows of QUERY as TSV without the header row (values
+# print as they are unless they hold a tab, newline or backslash, which TSV
+# escapes: select hex(x) for those)
 sql() {
-	"$TRAWL" sql "$1" "$2" --format csv | tail -n +2 | tr -d '\r'
+	"$TRAWL" sql "$1" "$2" --format tsv | tail -n +2
 }
 
 # count DB WHERE : number of items matching WHERE
