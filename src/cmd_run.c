@@ -14,6 +14,7 @@
 #include "runner.h"
 #include "util.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -210,7 +211,9 @@ int cmd_run(int argc, char **argv)
 	ro.max_crashes = MAX_CRASHES;
 	crash_fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	install_handlers();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = run_crawl(st, &cfg, &ro, &sum);
+	curl_global_cleanup();
 	if (crash_fd >= 0)
 		close(crash_fd);
 	crash_fd = -1;

@@ -2,13 +2,46 @@
  * main.c - the command table and dispatch.  Everything a command does lives
  * in its src/cmd_*.c; this file only finds it, runs it and makes sure what
  * it wrote to stdout really got written.
+ *
+ * It is built twice.  `trawl` does not link libcurl: loading libcurl and
+ * its thirty-odd libraries costs some 16 ms at every start, which would
+ * dominate `trawl status`.  So `trawl run` execs `trawl-run` (this file
+ * built with TRAWL_RUN_BINARY), found beside the trawl binary, the way git
+ * keeps its HTTP transport in a helper of its own.
  */
 #include "cmds.h"
 #include "util.h"
 
-#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifndef TRAWL_RUN_BINARY
+/* Replaces this process with trawl-run from the directory of this binary. */
+static int exec_run(int argc, char **argv)
+{
+	char self[PATH_MAX], *slash, *path;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	(void)argc;
+	if (n <= 0)
+		return error_code(TR_EIO, "cannot find the trawl binary: %s", strerror(errno)), EXIT_IO;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	*slash = '\0';
+	path = xasprintf("%s/trawl-run", self);
+	execv(path, argv - 1);
+	error_code(TR_EIO, "cannot start '%s': %s (is trawl installed completely?)", path, strerror(errno));
+	free(path);
+	return EXIT_IO;
+}
+#define RUN_ENTRY exec_run
+#else
+#define RUN_ENTRY cmd_run
+#endif
 
 struct cmd {
 	const char *name;
@@ -19,7 +52,7 @@ struct cmd {
 static const struct cmd commands[] = {
 	{ "init", cmd_init, "create a crawl file: URL template, fields, pace" },
 	{ "add", cmd_add, "add work items from a CSV file or a list of keys" },
-	{ "run", cmd_run, "fetch until every item is done or failed (resumable)" },
+	{ "run", RUN_ENTRY, "fetch until every item is done or failed (resumable)" },
 	{ "status", cmd_status, "show progress; works while a run is going" },
 	{ "export", cmd_export, "write results as CSV, TSV or JSON Lines" },
 	{ "config", cmd_config, "show or change a crawl's settings" },
@@ -70,7 +103,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("trawl %s (%s)\n", TRAWL_VERSION, curl_version());
+		printf("trawl %s\n", TRAWL_VERSION);
 		return exit_status(check_stdout());
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -86,7 +119,6 @@ int main(int argc, char **argv)
 		error_code(TR_EUSAGE, "unknown command '%s' (see 'trawl help')", argv[1]);
 		return EXIT_USAGE;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	status = c->fn(argc - 1, argv + 1);
 	if (status == EXIT_OK || status == EXIT_FAILED) {
 		int rc = check_stdout();
@@ -94,6 +126,5 @@ int main(int argc, char **argv)
 		if (rc)
 			status = exit_status(rc);
 	}
-	curl_global_cleanup();
 	return status;
 }

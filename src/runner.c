@@ -19,6 +19,7 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -109,6 +110,7 @@ struct runner {
 	int64_t rate_tick;
 	struct progress prog;
 	int64_t started_mono;
+	const char *crash_key;          /* testing hook: TRAWL_TEST_CRASH_KEY */
 };
 
 /* ---- hosts --------------------------------------------------------------- */
@@ -515,6 +517,10 @@ static int extract(struct runner *r, struct item *it, const struct response *res
 	it->fields = xcalloc(r->nfields + 1, sizeof(*it->fields));
 	it->nfields = r->nfields;
 	*r->o->current_item = it->c.id;
+	/* Testing hook for the poison-item guard: the run dies parsing this key,
+	 * as it would on a parser bug, every time. */
+	if (r->crash_key && !strcmp(it->c.key, r->crash_key))
+		raise(SIGSEGV);
 	rc = extractor_run(r->x, resp->body, resp->body_len, it->fields, err, errlen);
 	*r->o->current_item = 0;
 	if (rc && strcmp(r->cfg->invalid_json, "keep"))
@@ -739,6 +745,7 @@ static int prepare(struct runner *r)
 	size_t i, nfields = 0;
 	int rc = TR_EUSAGE;
 
+	r->crash_key = getenv("TRAWL_TEST_CRASH_KEY");
 	if (tpl_compile(&r->url_tpl, r->cfg->url, TPL_URL, err, sizeof(err)) ||
 	    tpl_bind_env(r->url_tpl, err, sizeof(err)))
 		goto bad;

@@ -80,7 +80,7 @@ _fail() { FAILED=$((FAILED + 1)); echo "not ok - $1: $2"; }
 check() {
 	local name=$1
 	shift
-	if "$@"; then
+	if "$@" >/dev/null 2>&1; then
 		_pass "$name"
 	else
 		_fail "$name" "failed: $*"
