@@ -94,7 +94,7 @@ int cmd_add(int argc, char **argv)
 	io.key_column = c.column ? c.column : cfg.key;
 	io.required = (const char *const *)cols + 1;
 	io.nrequired = ncols - 1;
-	store_cache_kib(st, 64 * 1024);
+	store_cache_kib(st, 8 * 1024);
 	if ((rc = store_begin(st)))
 		goto out;
 	if ((rc = import_items(st, &io, &stats)) || (rc = store_commit(st))) {

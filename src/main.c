@@ -55,6 +55,7 @@ static const struct cmd commands[] = {
 	{ "run", RUN_ENTRY, "fetch until every item is done or failed (resumable)" },
 	{ "status", cmd_status, "show progress; works while a run is going" },
 	{ "export", cmd_export, "write results as CSV, TSV or JSON Lines" },
+	{ "retry", cmd_retry, "put failed (or chosen) items back in the queue" },
 	{ "config", cmd_config, "show or change a crawl's settings" },
 	{ "sql", cmd_sql, "run one SQL statement against the crawl" },
 };

@@ -99,6 +99,8 @@ struct runner {
 	/* hosts */
 	struct host **hosts;            /* open addressing, MAX_HOSTS slots */
 	size_t nhosts;
+	struct host *overflow;          /* shared by hosts past the table's bound */
+	struct host **list;             /* the same hosts, for walking them all */
 	/* state */
 	int stopping, aborting, auth_stop_now;
 	int64_t stop_deadline;
@@ -124,27 +126,39 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-/* The host entry for name, created on first use.  Never NULL: past the cap
- * every new host shares the last slot found (a bounded table beats a perfect one). */
-static struct host *host_get(struct runner *r, const char *name)
+static struct host *host_new(struct runner *r, const char *name)
 {
-	size_t i = hash_str(name) & (MAX_HOSTS - 1), probes;
-	struct host *h;
+	struct host *h = xcalloc(1, sizeof(*h));
 
-	for (probes = 0; probes < MAX_HOSTS; probes++, i = (i + 1) & (MAX_HOSTS - 1)) {
-		h = r->hosts[i];
-		if (!h)
-			break;
-		if (!strcmp(h->name, name))
-			return h;
-	}
-	if (r->nhosts >= MAX_HOSTS / 2)
-		return r->hosts[(hash_str(name) & (MAX_HOSTS - 1))] ? r->hosts[(hash_str(name) & (MAX_HOSTS - 1))] : r->hosts[i];
-	h = xcalloc(1, sizeof(*h));
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	throttle_init(&h->t, r->cfg->rate);
-	r->hosts[i] = h;
-	r->nhosts++;
+	return h;
+}
+
+/*
+ * The host entry for name, created on first use.  Never NULL: the table is
+ * bounded, and past half of MAX_HOSTS every new host shares one entry
+ * ("*"), so a crawl over millions of hosts is throttled as one host rather
+ * than growing without bound.
+ */
+static struct host *host_get(struct runner *r, const char *name)
+{
+	size_t i = hash_str(name) & (MAX_HOSTS - 1);
+	struct host *h;
+
+	while ((h = r->hosts[i])) {
+		if (!strcmp(h->name, name))
+			return h;
+		i = (i + 1) & (MAX_HOSTS - 1);
+	}
+	if (r->nhosts >= MAX_HOSTS / 2) {
+		if (!r->overflow)
+			r->overflow = host_new(r, "*");
+		return r->overflow;
+	}
+	h = r->hosts[i] = host_new(r, name);
+	r->list = xrealloc(r->list, (r->nhosts + 1) * sizeof(*r->list));
+	r->list[r->nhosts++] = h;
 	return h;
 }
 
@@ -170,11 +184,11 @@ static int save_hosts(struct runner *r, int64_t now)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < MAX_HOSTS; i++) {
-		struct host *h = r->hosts[i];
+	for (i = 0; i < r->nhosts; i++) {
+		struct host *h = r->list[i];
 		struct host_state hs;
 
-		if (!h || !h->dirty)
+		if (!h->dirty)
 			continue;
 		memset(&hs, 0, sizeof(hs));
 		snprintf(hs.host, sizeof(hs.host), "%s", h->name);
@@ -195,8 +209,8 @@ static int hosts_paused(struct runner *r, int64_t now)
 	size_t i;
 	int n = 0;
 
-	for (i = 0; i < MAX_HOSTS; i++)
-		if (r->hosts[i] && r->hosts[i]->t.paused_until_ms > now)
+	for (i = 0; i < r->nhosts; i++)
+		if (r->list[i]->t.paused_until_ms > now)
 			n++;
 	return n;
 }
@@ -824,9 +838,11 @@ static void runner_release(struct runner *r)
 	}
 	free(r->red);
 	extractor_free(r->x);
-	for (i = 0; r->hosts && i < MAX_HOSTS; i++)
-		free(r->hosts[i]);
+	for (i = 0; i < r->nhosts; i++)
+		free(r->list[i]);
+	free(r->list);
 	free(r->hosts);
+	free(r->overflow);
 }
 
 /* Reacts to stop requests: the first stops claiming and starts the grace

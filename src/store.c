@@ -1115,6 +1115,91 @@ out:
 	return rc;
 }
 
+/*
+ * The WHERE clause of a requeue.  The states and the fixed tests are
+ * trawl's own text with bound parameters; f->where is the user's SQL
+ * condition, spliced in by design (it is their crawl and their SQL, as with
+ * `trawl sql`), inside parentheses so it cannot swallow trawl's own tests.
+ */
+static void requeue_where(struct buf *sql, const struct requeue_filter *f)
+{
+	int states = f->states ? f->states : 1 << ST_FAILED, i, first = 1;
+
+	buf_addstr(sql, " WHERE state IN (");
+	for (i = 0; i < ST__COUNT; i++) {
+		if (i == ST_INFLIGHT || !(states & (1 << i)))
+			continue;
+		buf_addf(sql, "%s'%s'", first ? "" : ", ", state_names[i]);
+		first = 0;
+	}
+	if (first)
+		buf_addstr(sql, "NULL");
+	buf_addstr(sql, ")");
+	if (f->http_status)
+		buf_addstr(sql, " AND last_http_status = :status");
+	if (f->error_like)
+		buf_addstr(sql, " AND instr(last_error, :error) > 0");
+	if (f->where)
+		buf_addf(sql, " AND (%s\n)", f->where);
+}
+
+static int requeue_step(struct store *st, const char *head, const struct requeue_filter *f,
+			const char *tail, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	struct buf sql;
+	int rc = 0;
+
+	buf_init(&sql, 1 << 20);
+	buf_addstr(&sql, head);
+	requeue_where(&sql, f);
+	buf_addstr(&sql, tail);
+	if (sqlite3_prepare_v2(st->db, sql.p, -1, &s, NULL) != SQLITE_OK) {
+		rc = error_code(TR_EUSAGE, "bad --where condition: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if (f->http_status)
+		bind_int(s, ":status", f->http_status);
+	if (f->error_like)
+		bind_text(s, ":error", f->error_like, -1);
+	bind_int(s, ":now", now_ms());
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (n)
+			*n = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		if (n)
+			*n = sqlite3_changes(st->db);
+		rc = 0;
+	} else {
+		rc = db_error(st, "requeue items");
+	}
+out:
+	sqlite3_finalize(s);
+	buf_release(&sql);
+	return rc;
+}
+
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t *n)
+{
+	int rc;
+
+	*n = 0;
+	if (f->dry_run)
+		return requeue_step(st, "SELECT count(*) FROM items", f, "", n);
+	if ((rc = store_begin(st)))
+		return rc;
+	if ((rc = requeue_step(st, "DELETE FROM results WHERE item_id IN (SELECT id FROM items", f, ")", NULL)) ||
+	    (rc = requeue_step(st, "UPDATE items SET state = 'ready', attempts = 0, next_attempt_at = 0, "
+				   "crashes = 0, last_error = NULL, updated_at = :now", f, "", n)) ||
+	    (rc = store_commit(st))) {
+		store_rollback(st);
+		return rc;
+	}
+	return 0;
+}
+
 int store_field_names(struct store *st, const char *const **names, size_t *n)
 {
 	*names = (const char *const *)st->fields;

@@ -158,6 +158,21 @@ typedef int (*store_host_fn)(void *ctx, const struct host_state *h);
 int store_hosts_each(struct store *st, store_host_fn fn, void *ctx);
 int store_host_save(struct store *st, const struct host_state *h, int64_t now);
 
+/* Which items `trawl retry` puts back in the queue. */
+struct requeue_filter {
+	int states;                /* bit (1 << ST_*) per state; 0 = failed; inflight never */
+	int http_status;           /* last_http_status must equal this; 0 = any */
+	const char *error_like;    /* last_error must contain this text; NULL = any */
+	const char *where;         /* the user's own SQL condition on items; NULL = none */
+	int dry_run;               /* only count */
+};
+/*
+ * Puts the selected items back to ready, due now, with attempts, crashes and
+ * last error reset and their results removed (an item has a result only
+ * while it is done).  *n receives how many.  One transaction.
+ */
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t *n);
+
 /* ---- reading results ------------------------------------------------------- */
 
 /*
