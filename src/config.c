@@ -264,7 +264,8 @@ static int reserved_field(const char *name)
 {
 	static const char *const fixed[] = { "item_id", "http_status", "fetched_at", "elapsed_ms",
 					     "bytes", "url", "body", "key", "id", "state", "vars",
-					     "attempts", "last_error", "last_http_status", NULL };
+					     "attempts", "last_error", "last_http_status", "next_attempt_at",
+					     "updated_at", "crashes", NULL };
 	int i;
 
 	for (i = 0; fixed[i]; i++)

@@ -584,6 +584,11 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 	if (resp->status == 401 || resp->status == 403) {
 		r->auth_refused++;
 		r->auth_status = resp->status;
+		/* Until one request succeeds, a refusal says more about the credentials
+		 * than about the item: keep the item for a retry, not failed, so that
+		 * fixing the token and running again fetches it. */
+		if (!r->auth_ok && v.outcome == OUTCOME_FAIL && attempts < r->cfg->max_attempts)
+			v.outcome = OUTCOME_RETRY;
 	} else if (resp->status >= 200 && resp->status < 300) {
 		r->auth_ok++;
 	}

@@ -507,10 +507,18 @@ int store_create(const char *path, size_t nsettings, const char *const *names,
 	}
 	unlink(tmp);
 	st = store_alloc(tmp, STORE_READWRITE);
-	if ((rc = open_db(st, tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))) {
-		error_code(TR_EDB, "cannot create '%s' (is its directory writable?)", path);
-		goto out;
+	/* a probe first, so that a missing or read-only directory gets one plain line */
+	{
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			rc = error_code(TR_EDB, "cannot create '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		close(fd);
 	}
+	if ((rc = open_db(st, tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)))
+		goto out;
 	{
 		char sql[64];
 

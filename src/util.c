@@ -144,27 +144,32 @@ struct unit {
 static int parse_with_unit(const char *text, const struct unit *units, double bare,
 			   int64_t min, int64_t max, int64_t *out)
 {
-	char *end;
+	char number[64], *end;
+	size_t n;
 	double v, mult = bare;
 
-	if (!text || !*text || !(isdigit((unsigned char)*text) || *text == '.'))
+	/* plain decimal digits with an optional fraction: no sign, exponent or hex */
+	n = text ? strspn(text, "0123456789.") : 0;
+	if (!n || n >= sizeof(number))
 		return -1;
+	memcpy(number, text, n);
+	number[n] = '\0';
 	errno = 0;
-	v = strtod(text, &end);
-	if (errno || !isfinite(v) || v < 0)
+	v = strtod(number, &end);
+	if (errno || *end || !isfinite(v))
 		return -1;
-	if (*end) {
+	if (text[n]) {
 		const struct unit *u;
 
 		for (u = units; u->suffix; u++)
-			if (!strcmp(end, u->suffix))
+			if (!strcmp(text + n, u->suffix))
 				break;
 		if (!u->suffix)
 			return -1;
 		mult = u->mult;
 	}
-	v = v * mult + 0.5;
-	if (v < (double)min || v > (double)max)
+	v = floor(v * mult + 0.5);
+	if (v < (double)min || v > (double)max || v >= 9.2e18)
 		return -1;
 	*out = (int64_t)v;
 	return 0;

@@ -259,7 +259,8 @@ stat_status() { stats "${2:-$BASE}" | jq -r --arg c "$1" '.status[$c] // 0'; }
 
 # ---- processes --------------------------------------------------------------
 
-# wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds; 1 on timeout
+# wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds; 1 on timeout.
+# CMD is re-run, but its arguments are expanded once: poll a function.
 wait_for() {
 	local limit=$1 i
 	shift

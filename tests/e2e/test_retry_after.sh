@@ -64,7 +64,8 @@ printf 'h1\n' | "$TRAWL" add huge.db - -q
 "$TRAWL" run huge.db -q >/dev/null 2>huge.err &
 pid=$!
 track $pid
-wait_for 5 test "$(count_items huge.db "attempts = 1")" = 1 || true
+first_attempt_recorded() { [ "$(count_items huge.db "attempts = 1")" = 1 ]; }
+wait_for 5 first_attempt_recorded || true
 sleep 0.3
 kill -TERM $pid 2>/dev/null || true
 wait_pid $pid 15 || true

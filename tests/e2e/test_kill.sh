@@ -1,0 +1,160 @@
+# test_kill.sh - a crawl survives anything: 30 kill -9 at random moments then
+# a final run (each item exactly one result, little refetching), SIGTERM and
+# SIGINT (exit codes, resume message, grace period), a second concurrent run
+# (exit 5 naming the pid) and kill -9 during a large add (all or nothing).
+. "$(dirname "$0")/lib.sh"
+cd "$DIR"
+
+# ---- 30 x kill -9 ----------------------------------------------------------------------------
+note "scenario: 30 kill -9 at random moments during a 2000-item crawl, then a final run"
+start_mock --latency-ms 20 --latency-jitter-ms 20 --seed 3
+CONC=16
+BATCH=50
+"$TRAWL" init k.db --url "$BASE/items/{id}" --field 'title=$.title' --field 'n=$.n' \
+	--concurrency $CONC --commit-batch $BATCH --commit-interval 100ms \
+	--backoff-base 50ms --backoff-cap 500ms -q
+seq 1 2000 | sed 's/^/item-/' | "$TRAWL" add k.db - -q
+RANDOM=4242
+kills=0 attempts_to_kill=0
+t0=$(now_ms)
+for ((round = 0; round < 30; round++)); do
+	"$TRAWL" run k.db -q >/dev/null 2>>kill-runs.err &
+	pid=$!
+	track $pid
+	# 100-399 ms: past the start-up, so each run gets some work done, or not
+	sleep "0.$(printf '%03d' $((100 + RANDOM % 300)))"
+	attempts_to_kill=$((attempts_to_kill + 1))
+	if kill -9 $pid 2>/dev/null; then
+		kills=$((kills + 1))
+	fi
+	wait $pid 2>/dev/null || true
+	untrack $pid
+done
+note "$kills of $attempts_to_kill kills hit a live run; $(count_items k.db "state = 'done'") items done by then, $(($(now_ms) - t0)) ms"
+check_ge "most kills hit a running crawl" "$kills" 20
+check_eq "after the kills the file is intact" "$(sql k.db "PRAGMA integrity_check")" "ok"
+check_le "some items still to do after the kills (the kills mattered)" "$(count_items k.db "state = 'done'")" 1999
+expect_exit 0 "$TRAWL" run k.db -q
+invariant k.db after-kills
+check_eq "every item done" "$(count_items k.db "state = 'done'")" 2000
+check_eq "every item exactly one result" "$(sql k.db "SELECT count(DISTINCT item_id) || ':' || count(*) FROM results")" "2000:2000"
+check_eq "results hold the right document" \
+	"$(sql k.db "SELECT count(*) FROM results r JOIN items i ON i.id = r.item_id WHERE r.title = 'Item ' || i.key")" 2000
+js=$(stats)
+check_eq "every item fetched at least once" "$(jq '[.paths | to_entries[] | select(.key | startswith("/items/item-")) | select(.value >= 1)] | length' <<<"$js")" 2000
+total=$(jq '.requests' <<<"$js")
+extra=$((total - 2000))
+note "fetched $total times for 2000 items: $extra refetches after $kills kills"
+check_le "refetches <= kills * (concurrency*2 + commit batch)" "$extra" $((kills * (CONC * 2 + BATCH)))
+check_eq "no attempt counted without an answer" "$(sql k.db "SELECT count(*) FROM items WHERE attempts <> 1")" 0
+check_le "attempt rows never exceed requests" "$(sql k.db "SELECT count(*) FROM attempts")" "$total"
+check_eq "dead runs are left without an outcome, the last one complete" \
+	"$(sql k.db "SELECT outcome FROM runs ORDER BY id DESC LIMIT 1")" "complete"
+check "no crash marker left" test ! -e k.db-crash
+stop_mock
+
+# ---- SIGTERM / SIGINT -------------------------------------------------------------------------
+start_mock --latency-ms 100
+mock_was_asked() { [ "$(stat_requests)" -gt 0 ]; }
+hangs_arrived() { [ "$(stats | jq '[.paths | to_entries[] | select(.key | startswith("/hang/"))] | length')" -ge 4 ]; }
+# start_run DB : a run in the background; waits until it has fetched something
+start_run() {
+	"$TRAWL" run "$1" >"$DIR/run.out" 2>"$DIR/run.err" &
+	RUN_PID=$!
+	track $RUN_PID
+	wait_for 10 mock_was_asked || true
+	sleep 0.3
+}
+
+note "scenario: SIGTERM stops the run cleanly with exit 143 and a resume hint"
+"$TRAWL" init term.db --url "$BASE/items/{id}" --concurrency 4 --commit-interval 100ms -q
+seq 1 200 | "$TRAWL" add term.db - -q
+reset_stats
+start_run term.db
+t0=$(now_ms)
+kill -TERM $RUN_PID
+wait_pid $RUN_PID 15 || true
+check_eq "SIGTERM: exit 143" "$RC" 143
+check_le "SIGTERM: stopped within 3 s" "$(($(now_ms) - t0))" 3000
+check_contains "SIGTERM: says how to resume" "$(cat run.err)" "resume with: trawl run term.db"
+check_contains "SIGTERM: names the signal" "$(cat run.err)" "SIGTERM"
+invariant term.db sigterm
+done_at_stop=$(count_items term.db "state = 'done'")
+check_ge "SIGTERM: some items done" "$done_at_stop" 1
+check_le "SIGTERM: not all done" "$done_at_stop" 199
+check_eq "SIGTERM: the transfers in flight were finished (nothing lost)" \
+	"$(stat_status 200)" "$done_at_stop"
+check_eq "SIGTERM: run outcome stopped" "$(sql term.db "SELECT outcome FROM runs ORDER BY id DESC LIMIT 1")" "stopped"
+expect_exit 0 "$TRAWL" run term.db -q
+check_eq "resume: all done" "$(count_items term.db "state = 'done'")" 200
+check_eq "resume: nothing fetched twice" "$(stat_requests)" 200
+invariant term.db resumed
+
+note "scenario: SIGINT gives exit 130"
+"$TRAWL" init int.db --url "$BASE/items/{id}" --concurrency 4 --commit-interval 100ms -q
+seq 1 200 | "$TRAWL" add int.db - -q
+reset_stats
+start_run int.db
+kill -INT $RUN_PID
+wait_pid $RUN_PID 15 || true
+check_eq "SIGINT: exit 130" "$RC" 130
+check_contains "SIGINT: says how to resume" "$(cat run.err)" "resume with: trawl run int.db"
+invariant int.db sigint
+
+note "scenario: SIGTERM with hung transfers: aborted after --grace, items back to ready"
+"$TRAWL" init hang.db --url "$BASE/hang/{id}" --concurrency 4 --timeout 60s -q
+seq 1 4 | "$TRAWL" add hang.db - -q
+"$TRAWL" run hang.db --grace 500ms >/dev/null 2>hang.err &
+RUN_PID=$!
+track $RUN_PID
+wait_for 10 hangs_arrived || true
+t0=$(now_ms)
+kill -TERM $RUN_PID
+wait_pid $RUN_PID 15 || true
+t1=$(now_ms)
+check_eq "grace: exit 143" "$RC" 143
+check_le "grace: stopped soon after the grace period" "$((t1 - t0))" 3000
+check_ge "grace: waited for the grace period" "$((t1 - t0))" 400
+check_eq "grace: items back to ready, no attempt counted" "$(count_items hang.db "state = 'ready' AND attempts = 0")" 4
+invariant hang.db grace
+
+note "scenario: a second run while one is going exits 5 naming the pid"
+"$TRAWL" init busy.db --url "$BASE/items/{id}" --concurrency 2 -q
+seq 1 300 | "$TRAWL" add busy.db - -q
+start_run busy.db
+expect_exit 5 "$TRAWL" run busy.db
+check_contains "busy: names the pid" "$ERR" "pid $RUN_PID"
+check_one_error_line "busy: one error line" "$ERR"
+expect_exit 0 "$TRAWL" status busy.db
+check_contains "status still works during a run" "$OUT" "busy.db"
+expect_exit 0 "$TRAWL" export busy.db
+check_ge "export works during a run" "$(printf '%s\n' "$OUT" | wc -l)" 1
+kill -TERM $RUN_PID
+wait_pid $RUN_PID 15 || true
+check_eq "busy: the first run stops with 143" "$RC" 143
+invariant busy.db busy
+stop_mock
+
+# ---- kill during add ------------------------------------------------------------------------------
+note "scenario: kill -9 during a large add leaves all or none of the file"
+seq 1 200000 | sed 's/^/add-/' >big.txt
+for delay in 0.1 0.3 0.6; do
+	rm -f add.db add.db-wal add.db-shm
+	"$TRAWL" init add.db --url 'http://127.0.0.1:1/items/{id}' -q
+	printf 'pre-1\npre-2\n' | "$TRAWL" add add.db - -q
+	"$TRAWL" add add.db big.txt -q &
+	pid=$!
+	track $pid
+	sleep $delay
+	kill -9 $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	untrack $pid
+	n=$(count_items add.db)
+	check "kill after ${delay}s: $n items is all or none" test "$n" = 2 -o "$n" = 200002
+	check_eq "kill after ${delay}s: integrity" "$(sql add.db "PRAGMA integrity_check")" "ok"
+	check_eq "kill after ${delay}s: item_counts agree" "$(sql add.db "SELECT n FROM item_counts WHERE state = 'ready'")" "$n"
+	expect_exit 0 "$TRAWL" add add.db big.txt -q
+	check_eq "kill after ${delay}s: adding again completes" "$(count_items add.db)" 200002
+done
+
+finish
