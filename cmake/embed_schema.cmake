@@ -1,6 +1,7 @@
 # Writes a C file holding every schema/NNN_*.sql migration as a string, in order.
 set(body "/* generated from the schema migrations: do not edit */\n#include <stddef.h>\n")
 set(table "const char *const trawl_migrations[] = {\n")
+string(REPLACE "," ";" FILES "${FILES}")
 set(n 0)
 foreach(f ${FILES})
   file(READ ${f} sql HEX)

@@ -17,6 +17,8 @@
 
 /* A run whose heartbeat is older than this is taken for dead. */
 #define HEARTBEAT_STALE_MS 15000
+/* The outcomes shown are those of the last this many attempts. */
+#define RECENT_ATTEMPTS 10000
 
 struct status_ctx {
 	int json;
@@ -73,6 +75,16 @@ static int report_once(struct store *st, const char *path, int json)
 	r.now = now_ms();
 	if ((rc = store_counts(st, r.now, &r.counts)) || (rc = store_last_run(st, &r.run, &r.have_run)) ||
 	    (rc = store_hosts_each(st, add_host, &r)))
+		goto out;
+	{
+		static const int64_t windows[3] = { 60000, 300000, 900000 };
+		int k;
+
+		for (k = 0; k < 3 && !rc; k++)
+			rc = store_progress_rate(st, r.now, windows[k], &r.rate[k]);
+	}
+	r.recent_window = RECENT_ATTEMPTS;
+	if (rc || (rc = store_recent_outcomes(st, RECENT_ATTEMPTS, r.recent, 5, &r.nrecent)))
 		goto out;
 	r.run_alive = r.have_run && !r.run.ended_at && r.now - r.run.heartbeat_at < HEARTBEAT_STALE_MS &&
 		      process_alive(r.run.pid);

@@ -13,6 +13,7 @@ int cmd_export(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
+int cmd_reextract(int argc, char **argv);
 
 /* Maps a 0/negative core result to an exit status. */
 static inline int exit_status(int rc)

@@ -17,6 +17,8 @@ static int load_setting(void *ctx, const char *name, const char *value)
 	struct load_ctx *l = ctx;
 	char err[512];
 
+	if (name[0] == '_')
+		return 0; /* a command's own state (e.g. reextract's cursor), not a setting */
 	if (config_set(l->cfg, name, value, err, sizeof(err))) {
 		if (!strncmp(err, "unknown setting", 15)) {
 			warning("'%s': ignoring setting '%s' unknown to this trawl", l->path, name);

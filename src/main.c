@@ -56,6 +56,7 @@ static const struct cmd commands[] = {
 	{ "status", cmd_status, "show progress; works while a run is going" },
 	{ "export", cmd_export, "write results as CSV, TSV or JSON Lines" },
 	{ "retry", cmd_retry, "put failed (or chosen) items back in the queue" },
+	{ "reextract", cmd_reextract, "compute fields again from stored bodies, no requests" },
 	{ "config", cmd_config, "show or change a crawl's settings" },
 	{ "sql", cmd_sql, "run one SQL statement against the crawl" },
 };
@@ -70,8 +71,8 @@ static void usage(FILE *f)
 	      "A crawler for JSON APIs: a crawl is one SQLite file you can stop and resume.\n\n"
 	      "commands:\n", f);
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fputs("  help     show this list, or 'trawl help COMMAND'\n\n"
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("  help       show this list, or 'trawl help COMMAND'\n\n"
 	      "'trawl COMMAND -h' shows a command's options.\n\n"
 	      "exit codes:\n"
 	      "  0    success\n"

@@ -138,6 +138,29 @@ void status_print_text(FILE *f, const struct status_report *r)
 	} else {
 		fprintf(f, "run:       never run (start with: trawl run %s)\n", r->path);
 	}
+	fputs("rate:      ", f);
+	for (i = 0; i < 3; i++) {
+		static const char *const label[] = { "1 min", "5 min", "15 min" };
+
+		if (r->rate[i] < 0)
+			fprintf(f, "%s%s n/a", i ? ", " : "", label[i]);
+		else
+			fprintf(f, "%s%s %.1f/s", i ? ", " : "", label[i], r->rate[i]);
+	}
+	fputs(" (items finished per second)\n", f);
+	if (r->nrecent) {
+		fputs("outcomes: ", f);
+		for (i = 0; i < r->nrecent; i++) {
+			const struct outcome_count *o = &r->recent[i];
+
+			fprintf(f, "%s %lld ", i ? "," : "", (long long)o->n);
+			if (o->http_status)
+				fprintf(f, "http %d", o->http_status);
+			if (o->error[0])
+				fprintf(f, "%s%s", o->http_status ? " " : "", o->error);
+		}
+		fprintf(f, " (of the last %d attempts at most)\n", r->recent_window);
+	}
 	for (i = 0; i < r->nhosts; i++) {
 		const struct host_state *h = &r->hosts[i];
 
@@ -190,7 +213,30 @@ void status_print_json(FILE *f, const struct status_report *r)
 	} else {
 		fputs("\"run\":null,", f);
 	}
-	fputs("\"hosts\":[", f);
+	fputs("\"rate\":{", f);
+	for (i = 0; i < 3; i++) {
+		static const char *const key[] = { "1m", "5m", "15m" };
+
+		if (r->rate[i] < 0)
+			fprintf(f, "%s\"%s\":null", i ? "," : "", key[i]);
+		else
+			fprintf(f, "%s\"%s\":%.3f", i ? "," : "", key[i], r->rate[i]);
+	}
+	fprintf(f, "},\"recent\":{\"attempts\":%d,\"outcomes\":[", r->recent_window);
+	for (i = 0; i < r->nrecent; i++) {
+		fprintf(f, "%s{\"http_status\":", i ? "," : "");
+		if (r->recent[i].http_status)
+			fprintf(f, "%d", r->recent[i].http_status);
+		else
+			fputs("null", f);
+		fputs(",\"error\":", f);
+		if (r->recent[i].error[0])
+			json_str(f, r->recent[i].error);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"count\":%lld}", (long long)r->recent[i].n);
+	}
+	fputs("]},\"hosts\":[", f);
 	for (i = 0; i < r->nhosts; i++) {
 		const struct host_state *h = &r->hosts[i];
 

@@ -47,6 +47,10 @@ struct status_report {
 	int run_alive;             /* the run's process is alive and beating */
 	struct host_state *hosts;
 	size_t nhosts;
+	double rate[3];            /* items/s over the last 1, 5, 15 minutes; < 0 unknown */
+	struct outcome_count recent[5];   /* the commonest outcomes of the last attempts */
+	size_t nrecent;
+	int recent_window;         /* how many attempts that looked at */
 };
 void status_print_text(FILE *f, const struct status_report *r);
 void status_print_json(FILE *f, const struct status_report *r);

@@ -25,6 +25,7 @@
 #include <sys/random.h>
 
 #define HEARTBEAT_MS 1000
+#define SAMPLE_MS 10000                 /* progress samples for status's 1/5/15-minute rates */
 #define FLUSH_BYTES (64 << 20)          /* bodies waiting for a commit */
 #define RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
 #define MAX_HOSTS 65536
@@ -95,7 +96,7 @@ struct runner {
 	/* items finished and not yet committed */
 	struct item **fin;
 	size_t nfin, finbytes;
-	int64_t last_flush, last_heartbeat;
+	int64_t last_flush, last_heartbeat, last_sample;
 	/* hosts */
 	struct host **hosts;            /* open addressing, MAX_HOSTS slots */
 	size_t nhosts;
@@ -433,6 +434,14 @@ static int flush(struct runner *r, int64_t now)
 	fill_stats(r);
 	if ((rc = save_hosts(r, now)) || (rc = store_run_update(r->st, r->run_id, now, &r->stats)))
 		goto fail;
+	if (now - r->last_sample >= SAMPLE_MS) {
+		struct store_counts c;
+
+		if ((rc = store_counts(r->st, now, &c)) ||
+		    (rc = store_progress_sample(r->st, now, c.n[ST_DONE] + c.n[ST_FAILED])))
+			goto fail;
+		r->last_sample = now;
+	}
 	if (want_claim(r, now) && (rc = claim(r, now)))
 		goto fail;
 	if ((rc = store_commit(r->st)))

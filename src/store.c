@@ -50,10 +50,27 @@ enum stmt_id {
 	Q_ATTEMPT,
 	Q_HOSTS_ALL,
 	Q_HOST_SAVE,
+	Q_SAMPLE,
+	Q_SAMPLE_TRIM,
+	Q_SAMPLE_AT,
+	Q_RECENT,
+	Q_BODIES,
 	Q__COUNT
 };
 
 static const char *const stmt_sql[Q__COUNT] = {
+	[Q_BODIES] = "SELECT item_id, body FROM results WHERE item_id > :after AND body IS NOT NULL "
+		     "ORDER BY item_id LIMIT :limit",
+	[Q_SAMPLE] = "INSERT OR REPLACE INTO progress (at, finished) VALUES (:at, :finished)",
+	[Q_SAMPLE_TRIM] = "DELETE FROM progress WHERE at < :at - 3600000",
+	/* the newest sample, and the oldest one inside the window */
+	[Q_SAMPLE_AT] = "SELECT (SELECT at FROM progress ORDER BY at DESC LIMIT 1), "
+			"(SELECT finished FROM progress ORDER BY at DESC LIMIT 1), "
+			"(SELECT at FROM progress WHERE at >= :since ORDER BY at LIMIT 1), "
+			"(SELECT finished FROM progress WHERE at >= :since ORDER BY at LIMIT 1)",
+	[Q_RECENT] = "SELECT coalesce(http_status, 0), coalesce(substr(error, 1, 60), ''), count(*) AS n "
+		     "FROM (SELECT http_status, error FROM attempts ORDER BY id DESC LIMIT :last) "
+		     "GROUP BY 1, 2 ORDER BY n DESC LIMIT :max",
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE name = :name",
 	[Q_SETTING_SET] = "INSERT INTO settings (name, value) VALUES (:name, :value) "
 			  "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -111,6 +128,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[Q__COUNT];
 	sqlite3_stmt *insert_result;     /* built from the field names */
+	sqlite3_stmt *update_fields;     /* likewise */
 	char **fields;                   /* results' field columns, table order */
 	size_t nfields;
 	char **active;                   /* the fields a run records (store_use_fields) */
@@ -289,9 +307,16 @@ static int migrate(struct store *st)
 		char pragma[64];
 		int rc;
 
-		if (st->mode == STORE_READONLY)
-			return error_code(TR_EDB, "'%s' needs an upgrade of its schema; open it once read-write",
-					  st->path);
+		if (st->mode == STORE_READONLY) {
+			/* a reader of an older crawl upgrades it once, through a writer */
+			struct store *w = NULL;
+
+			if (store_open(&w, st->path, STORE_READWRITE))
+				return error_code(TR_EDB, "'%s' needs an upgrade of its schema, which needs write access",
+						  st->path);
+			store_close(w);
+			return 0;
+		}
 		if ((rc = store_begin(st)))
 			return rc;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu", i + 1);
@@ -414,6 +439,7 @@ void store_close(struct store *st)
 	for (i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_finalize(st->insert_result);
+	sqlite3_finalize(st->update_fields);
 	sqlite3_close(st->db);
 	/* Only after SQLite let go: closing any fd of the file drops its POSIX locks. */
 	if (st->lock_fd >= 0)
@@ -490,6 +516,8 @@ int store_use_fields(struct store *st, size_t n, const char *const *names)
 	st->nactive = n;
 	sqlite3_finalize(st->insert_result);
 	st->insert_result = NULL;
+	sqlite3_finalize(st->update_fields);
+	st->update_fields = NULL;
 	return 0;
 }
 
@@ -731,6 +759,67 @@ int store_run_end(struct store *st, int64_t run_id, int64_t now, const char *out
 	bind_run_stats(s, run_id, now, rs);
 	bind_text(s, ":outcome", outcome, -1);
 	return step_done(st, s, "record the end of the run");
+}
+
+int store_progress_sample(struct store *st, int64_t at, int64_t finished)
+{
+	sqlite3_stmt *s = stmt(st, Q_SAMPLE);
+	int rc;
+
+	if (!s)
+		return TR_EDB;
+	bind_int(s, ":at", at);
+	bind_int(s, ":finished", finished);
+	if ((rc = step_done(st, s, "record progress")))
+		return rc;
+	if (!(s = stmt(st, Q_SAMPLE_TRIM)))
+		return TR_EDB;
+	bind_int(s, ":at", at);
+	return step_done(st, s, "trim progress samples");
+}
+
+int store_progress_rate(struct store *st, int64_t now, int64_t window_ms, double *rate)
+{
+	sqlite3_stmt *s = stmt(st, Q_SAMPLE_AT);
+	int rc;
+
+	*rate = -1;
+	if (!s)
+		return TR_EDB;
+	bind_int(s, ":since", now - window_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+	    sqlite3_column_type(s, 2) != SQLITE_NULL) {
+		int64_t t1 = sqlite3_column_int64(s, 0), f1 = sqlite3_column_int64(s, 1);
+		int64_t t0 = sqlite3_column_int64(s, 2), f0 = sqlite3_column_int64(s, 3);
+
+		/* a window the samples cover only in part is reported as unknown */
+		if (t1 > t0 && t0 - (now - window_ms) < window_ms / 5 + 15000 && now - t1 < 30000)
+			*rate = (double)(f1 - f0) * 1000.0 / (double)(t1 - t0);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "read progress");
+}
+
+int store_recent_outcomes(struct store *st, int last, struct outcome_count *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_RECENT);
+	int rc;
+
+	*n = 0;
+	if (!s)
+		return TR_EDB;
+	bind_int(s, ":last", last);
+	bind_int(s, ":max", (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		struct outcome_count *o = &out[(*n)++];
+
+		o->http_status = sqlite3_column_int(s, 0);
+		snprintf(o->error, sizeof(o->error), "%s", (const char *)sqlite3_column_text(s, 1));
+		o->n = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(st, "read recent attempts");
 }
 
 int store_last_run(struct store *st, struct run_info *ri, int *found)
@@ -1121,6 +1210,58 @@ out:
 	sqlite3_finalize(s);
 	buf_release(&sql);
 	return rc;
+}
+
+int store_bodies(struct store *st, int64_t after, int limit, store_body_fn fn, void *ctx, int64_t *last)
+{
+	sqlite3_stmt *s = stmt(st, Q_BODIES);
+	int rc, err = 0;
+
+	if (!s)
+		return TR_EDB;
+	bind_int(s, ":after", after);
+	bind_int(s, ":limit", limit);
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_blob(s, 1);
+
+		*last = sqlite3_column_int64(s, 0);
+		err = fn(ctx, *last, body ? body : "", (size_t)sqlite3_column_bytes(s, 1));
+	}
+	sqlite3_reset(s);
+	if (err)
+		return err;
+	return rc == SQLITE_DONE ? 0 : db_error(st, "read the stored bodies");
+}
+
+int store_set_fields(struct store *st, int64_t item_id, const struct value *fields, size_t n)
+{
+	size_t i;
+
+	if (!st->update_fields) {
+		struct buf sql;
+
+		buf_init(&sql, 1 << 20);
+		buf_addstr(&sql, "UPDATE results SET ");
+		for (i = 0; i < st->nactive; i++)
+			buf_addf(&sql, "%s\"%s\" = ?", i ? ", " : "", st->active[i]);
+		buf_addstr(&sql, " WHERE item_id = ?");
+		if (!st->nactive || sqlite3_prepare_v3(st->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT,
+							&st->update_fields, NULL) != SQLITE_OK) {
+			buf_release(&sql);
+			st->update_fields = NULL;
+			return st->nactive ? db_error(st, "prepare the fields update") : 0;
+		}
+		buf_release(&sql);
+	}
+	sqlite3_reset(st->update_fields);
+	for (i = 0; i < st->nactive; i++) {
+		if (i < n)
+			bind_value(st->update_fields, (int)(i + 1), &fields[i]);
+		else
+			sqlite3_bind_null(st->update_fields, (int)(i + 1));
+	}
+	sqlite3_bind_int64(st->update_fields, (int)(st->nactive + 1), item_id);
+	return step_done(st, st->update_fields, "update the fields");
 }
 
 /*

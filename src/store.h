@@ -90,6 +90,19 @@ int store_run_update(struct store *st, int64_t run_id, int64_t now, const struct
 int store_run_end(struct store *st, int64_t run_id, int64_t now, const char *outcome,
 		  const struct run_stats *s);
 
+/* Records that `finished` items were done or failed at `at` (and forgets samples over an hour old). */
+int store_progress_sample(struct store *st, int64_t at, int64_t finished);
+/* Items finished per second over the last `window_ms`, from the samples; -1 when unknown. */
+int store_progress_rate(struct store *st, int64_t now, int64_t window_ms, double *rate);
+
+/* The most frequent outcomes among the last `last` attempts (status + error). */
+struct outcome_count {
+	int http_status;           /* 0 when none */
+	char error[96];            /* "" when none */
+	int64_t n;
+};
+int store_recent_outcomes(struct store *st, int last, struct outcome_count *out, size_t max, size_t *n);
+
 struct run_info {
 	int64_t id, pid, started_at, heartbeat_at, ended_at;
 	char outcome[32];          /* "" while running or when the process died */
@@ -157,6 +170,16 @@ struct host_state {
 typedef int (*store_host_fn)(void *ctx, const struct host_state *h);
 int store_hosts_each(struct store *st, store_host_fn fn, void *ctx);
 int store_host_save(struct store *st, const struct host_state *h, int64_t now);
+
+/*
+ * Walks stored result bodies in item order, after item id `after`, at most
+ * limit of them: fn gets the item id and the body (borrowed for the call).
+ * *last receives the last item id seen (unchanged when none).
+ */
+typedef int (*store_body_fn)(void *ctx, int64_t item_id, const char *body, size_t len);
+int store_bodies(struct store *st, int64_t after, int limit, store_body_fn fn, void *ctx, int64_t *last);
+/* Sets the active fields (store_use_fields) of one result, in the current transaction. */
+int store_set_fields(struct store *st, int64_t item_id, const struct value *fields, size_t n);
 
 /* Which items `trawl retry` puts back in the queue. */
 struct requeue_filter {

@@ -53,8 +53,8 @@ trap _cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# note TEXT... : a comment line in the TAP-like output
-note() { echo "# $*"; }
+# note TEXT... : a comment line in the TAP-like output, with the test's elapsed time
+note() { echo "# [$(( ($(date +%s%N) - T0) / 1000000 )) ms] $*"; }
 
 # now_ms: wall clock in milliseconds
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
