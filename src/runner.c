@@ -30,6 +30,7 @@
 #define RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
 #define MAX_HOSTS 65536
 #define AUTH_STOP_AFTER 20              /* refusals in a row, no success, before giving up */
+#define NO_ANSWER_WARN 20               /* attempts with no answer at all before a warning */
 #define URL_CAP (64 * 1024)
 #define BODY_CAP (16 << 20)
 #define RATE_WINDOW 10                  /* seconds of history behind items/s */
@@ -106,6 +107,7 @@ struct runner {
 	int stopping, aborting, auth_stop_now;
 	int64_t stop_deadline;
 	int auth_refused, auth_ok, auth_status;
+	int no_answer, answered;        /* attempts without any HTTP answer / with one */
 	struct run_stats stats;
 	struct store_counts counts;
 	int64_t counts_at;
@@ -600,6 +602,14 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 			v.outcome = OUTCOME_RETRY;
 	} else if (resp->status >= 200 && resp->status < 300) {
 		r->auth_ok++;
+	}
+	if (resp->status > 0) {
+		r->answered++;
+	} else if (++r->no_answer == NO_ANSWER_WARN && !r->answered) {
+		/* say it once, in words a person can act on; the items are kept */
+		warning("no answer from %s in %d attempts (%s): check the URL and the network; "
+			"items are retried with backoff, Ctrl-C stops", h->name, NO_ANSWER_WARN,
+			resp->error ? resp->error : xfer_error_name(resp->err));
 	}
 	if (err[0])
 		snprintf(why, sizeof(why), "%s", err);
