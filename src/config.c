@@ -393,6 +393,20 @@ static int check_headers(const struct config *cfg, char **cols, size_t ncols, ch
 	return rc;
 }
 
+/* Is the URL template a single {column}, i.e. a column of whole URLs? */
+static int whole_url_template(const char *url)
+{
+	struct tpl *t = NULL;
+	char terr[256];
+	int whole;
+
+	if (tpl_compile(&t, url, TPL_URL, terr, sizeof(terr)))
+		return 0;
+	whole = tpl_whole_url(t);
+	tpl_free(t);
+	return whole;
+}
+
 int config_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	char **cols = NULL, **names = NULL, **paths = NULL;
@@ -413,8 +427,10 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 			seterr(err, errlen, "bad column name '%s' in columns: use letters, digits and _", cols[i]);
 			goto out;
 		}
-	if (strncasecmp(cfg->url, "http://", 7) && strncasecmp(cfg->url, "https://", 8)) {
-		seterr(err, errlen, "bad url '%s': only http:// and https:// URLs are fetched", cfg->url);
+	if (strncasecmp(cfg->url, "http://", 7) && strncasecmp(cfg->url, "https://", 8) &&
+	    !whole_url_template(cfg->url)) {
+		seterr(err, errlen, "bad url '%s': only http:// and https:// URLs are fetched "
+		       "(or '{column}' alone, for a list of whole URLs)", cfg->url);
 		goto out;
 	}
 	if (check_template("url", cfg->url, TPL_URL, cols, ncols, err, errlen))

@@ -404,12 +404,12 @@ static void fill_stats(struct runner *r)
  */
 static int flush(struct runner *r, int64_t now)
 {
-	size_t i;
+	size_t i, n = r->nfin;  /* a claim may add items that failed to build: next time */
 	int rc;
 
 	if ((rc = store_begin(r->st)))
 		return rc;
-	for (i = 0; i < r->nfin; i++) {
+	for (i = 0; i < n; i++) {
 		struct item *it = r->fin[i];
 		struct item_update u;
 
@@ -448,9 +448,10 @@ static int flush(struct runner *r, int64_t now)
 		goto fail;
 	if ((rc = store_commit(r->st)))
 		return rc;
-	for (i = 0; i < r->nfin; i++)
+	for (i = 0; i < n; i++)
 		item_free(r->fin[i]);
-	r->nfin = 0;
+	memmove(r->fin, r->fin + n, (r->nfin - n) * sizeof(*r->fin));
+	r->nfin -= n;
 	r->finbytes = 0;
 	r->last_flush = now;
 	r->last_heartbeat = now;

@@ -540,6 +540,8 @@ static int put_value(const struct tpl *t, struct out *o, const char *v, size_t l
 }
 
 /* Appends segment s of t; 0 or negative with err set. */
+int tpl_whole_url(const struct tpl *t);
+
 static int expand_seg(const struct tpl *t, const struct seg *s, tpl_lookup_fn lookup, void *ctx,
 		      struct out *o, char *err, size_t errlen)
 {
@@ -557,6 +559,13 @@ static int expand_seg(const struct tpl *t, const struct seg *s, tpl_lookup_fn lo
 		v = lookup != NULL ? lookup(ctx, t->cols[s->idx], &len) : NULL;
 		if (v == NULL)
 			return fail(err, errlen, TPL_EINVAL, "no column '%s' in this item", t->cols[s->idx]);
+		if (tpl_whole_url(t)) {
+			/* the column is the URL itself: taken as it is (the caller checks it) */
+			rc = put(o, v, len);
+			if (rc == TPL_EINVAL)
+				return fail(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
+			return rc < 0 ? fail(err, errlen, rc, "out of memory") : 0;
+		}
 		return put_value(t, o, v, len, "column", t->cols[s->idx], err, errlen);
 	case SEG_ENV:
 		if (!t->bound || t->envvals == NULL)
@@ -566,6 +575,11 @@ static int expand_seg(const struct tpl *t, const struct seg *s, tpl_lookup_fn lo
 				 "environment variable", t->envs[s->idx], err, errlen);
 	}
 	return fail(err, errlen, TPL_EINVAL, "corrupt template");
+}
+
+int tpl_whole_url(const struct tpl *t)
+{
+	return t->esc == TPL_URL && t->nsegs == 1 && t->segs[0].kind == SEG_COL;
 }
 
 int tpl_expand(const struct tpl *t, tpl_lookup_fn lookup, void *ctx, size_t cap, char **out,

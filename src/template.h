@@ -90,6 +90,14 @@ int tpl_bind_env(struct tpl *t, char *err, size_t errlen);
 typedef const char *(*tpl_lookup_fn)(void *ctx, const char *name, size_t *len);
 
 /*
+ * Is t a URL template made of one {column} and nothing else?  Then the
+ * column holds whole URLs (a list of URLs to crawl), and tpl_expand copies
+ * the value as it is instead of percent-encoding it; the caller checks
+ * that the result is an http(s) URL.
+ */
+int tpl_whole_url(const struct tpl *t);
+
+/*
  * Expands t for one item into a malloc'd NUL-terminated string (*out, caller
  * frees; *outlen its length without the NUL, outlen may be NULL).  Column
  * values (from lookup) and environment values are escaped per t's place (see

@@ -518,6 +518,66 @@ TEST(line_numbers_across_read_chunks)
 	store_close(st);
 }
 
+/* Pads b with rows "pN,xxx\r\n" until exactly at bytes are in it; returns rows added. */
+static int pad_to(struct buf *b, size_t at)
+{
+	int rows = 0;
+
+	while (b->len < at) {
+		size_t len0 = b->len, width;
+
+		buf_addf(b, "p%d,", rows++);
+		/* about 40 bytes a row; the last one takes exactly what is left */
+		width = at - len0 > 80 ? 40 : at - len0;
+		while (b->len < len0 + width - 2)
+			buf_addstr(b, "x");
+		buf_addstr(b, "\r\n");
+	}
+	return rows;
+}
+
+TEST(crlf_split_by_the_read_chunk)
+{
+	struct store *st = fresh_store();
+	struct result r;
+	struct buf b;
+	int line;
+
+	if (!CHECK(st != NULL))
+		return;
+	buf_init(&b, 1 << 20);
+	/* a row's CR is the last byte of the first 64 KiB read, its LF the first of the next */
+	buf_addstr(&b, "id,v\r\n");
+	line = 2 + pad_to(&b, 65536 - 18);
+	buf_addstr(&b, "edge,0123456789ab\r\n");
+	CHECK_EQ_INT(b.len, 65537);
+	CHECK_EQ_INT(b.p[65535], '\r');
+	line++;
+	buf_addstr(&b, "after,1\r\n,empty key\r\n");
+	line++;
+	import_file(st, "split.csv", b.p, b.len, IMPORT_AUTO, "id", NULL, 0, &r);
+	CHECK_EQ_INT(r.rc, TR_EUSAGE);
+	msg_is(&r, line, "empty key in column 'id'");
+	/* a quoted CRLF split the same way */
+	buf_reset(&b);
+	buf_addstr(&b, "id,v\r\n");
+	line = 2 + pad_to(&b, 65536 - 9);
+	buf_addstr(&b, "q,\"01234\r\nrest\"\r\n");
+	CHECK_EQ_INT(b.p[65535], '\r');
+	line += 2;
+	buf_addstr(&b, "z,1,2\r\n");
+	import_file(st, "split2.csv", b.p, b.len, IMPORT_AUTO, "id", NULL, 0, &r);
+	CHECK_EQ_INT(r.rc, TR_EUSAGE);
+	msg_is(&r, line, "expected 2 fields as in the header, found 3");
+	/* and without the bad row, the split value is intact */
+	b.len -= strlen("z,1,2\r\n");
+	import_file(st, "split3.csv", b.p, b.len, IMPORT_AUTO, "id", NULL, 0, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_STR(query(st, "SELECT vars FROM items WHERE key = 'q'"), "{\"v\":\"01234\\r\\nrest\"}\n");
+	buf_release(&b);
+	store_close(st);
+}
+
 TEST(unbalanced_quote_at_eof)
 {
 	struct store *st = fresh_store();
@@ -812,6 +872,7 @@ int main(void)
 	RUN(empty_key_names_line);
 	RUN(field_count_line_after_embedded_newline);
 	RUN(line_numbers_across_read_chunks);
+	RUN(crlf_split_by_the_read_chunk);
 	RUN(unbalanced_quote_at_eof);
 	RUN(malformed_quotes);
 	RUN(invalid_utf8);

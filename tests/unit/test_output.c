@@ -204,8 +204,10 @@ TEST(numbers)
 	s = real_text(sum);
 	CHECK_EQ_STR(s, "0.30000000000000004");
 	CHECK(strtod(s, NULL) == sum);
+	/* shortest text that reads back: 16 digits here, not 17 */
 	s = real_text(third);
 	CHECK(strtod(s, NULL) == third);
+	CHECK_EQ_STR(s, "0.3333333333333333");
 	s = real_text(5e-324);
 	CHECK(strtod(s, NULL) == 5e-324);
 	s = real_text(1.7976931348623157e308);
@@ -294,6 +296,34 @@ TEST(jsonl_lines_are_json)
 	if (!CHECK(j != NULL))
 		fprintf(stderr, "  not JSON: %s", out);
 	cJSON_Delete(j);
+}
+
+TEST(jsonl_invalid_utf8_text)
+{
+	/* a kept body that is not UTF-8 (invalid_json = keep) must not make the
+	 * line invalid JSON: JSON text is UTF-8 (RFC 8259) */
+	static const char *const names[] = { "body" };
+	struct value v = vtext("ok \xff\xfe end");
+	const char *out = render(OUT_JSONL, 1, names, &v, 1);
+
+	if (!CHECK(utf8_valid(out, strlen(out))))
+		fprintf(stderr, "  not UTF-8: %s", out);
+}
+
+TEST(empty_blob)
+{
+	/* SQLite gives a NULL pointer for a zero-length blob (SELECT x'') */
+	static const char *const names[] = { "b" };
+	struct value v;
+
+	memset(&v, 0, sizeof(v));
+	v.type = VAL_BLOB;
+	v.s = NULL;
+	v.len = 0;
+	CHECK_EQ_STR(render(OUT_CSV, 1, names, &v, 1), "b\r\n\r\n");
+	CHECK_EQ_STR(render(OUT_TSV, 1, names, &v, 1), "b\n\n");
+	CHECK_EQ_STR(render(OUT_JSONL, 1, names, &v, 1), "{\"b\":\"\"}\n");
+	CHECK_EQ_STR(render(OUT_TABLE, 1, names, &v, 1), "b\n-\n \n");
 }
 
 TEST(jsonl_round_trip_through_cjson)
@@ -469,6 +499,8 @@ int main(void)
 	RUN(jsonl_no_rows_no_output);
 	RUN(jsonl_names_escaped);
 	RUN(jsonl_lines_are_json);
+	RUN(jsonl_invalid_utf8_text);
+	RUN(empty_blob);
 	RUN(jsonl_round_trip_through_cjson);
 	RUN(table_alignment);
 	RUN(table_header_only);

@@ -65,11 +65,14 @@ static char *expand1(const char *text, enum tpl_escape esc, const char *value, s
 static void expect(enum tpl_escape esc, const char *v, size_t vlen, const char *want)
 {
 	char err[256] = "";
-	char *got = expand1("{id}", esc, v, vlen, err, sizeof err);
+	/* "{id}" alone in a URL template is a whole URL, copied as it is
+	 * (whole_url_column): put a "/" before it and take it off again */
+	char *full = expand1(esc == TPL_URL ? "/{id}" : "{id}", esc, v, vlen, err, sizeof err);
+	char *got = full && esc == TPL_URL ? full + 1 : full;
 
 	if (!CHECK_EQ_STR(got, want))
 		fprintf(stderr, "  mode %d, err '%s'\n", (int)esc, err);
-	free(got);
+	free(full);
 }
 
 #define EXPECT(esc, v, want) expect((esc), (v), sizeof(v) - 1, (want))
@@ -450,6 +453,29 @@ TEST(cap)
 	tpl_free(t);
 }
 
+TEST(whole_url_column)
+{
+	struct tpl *t = NULL;
+	char err[256], *out = NULL;
+	static const char *const names[] = { "url" };
+	static const char *const values[] = { "http://example.com/a b?x=1#f" };
+	struct row r = { 1, names, values, NULL };
+
+	CHECK_EQ_INT(tpl_compile(&t, "{url}", TPL_URL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(tpl_whole_url(t), 1);
+	CHECK_EQ_INT(tpl_expand(t, row_lookup, &r, 1024, &out, NULL, err, sizeof(err)), 0);
+	CHECK_EQ_STR(out, "http://example.com/a b?x=1#f");
+	free(out);
+	tpl_free(t);
+	/* anything around the column: encoded as usual */
+	CHECK_EQ_INT(tpl_compile(&t, "http://h/{url}", TPL_URL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(tpl_whole_url(t), 0);
+	tpl_free(t);
+	CHECK_EQ_INT(tpl_compile(&t, "{url}", TPL_JSON, err, sizeof(err)), 0);
+	CHECK_EQ_INT(tpl_whole_url(t), 0);
+	tpl_free(t);
+}
+
 int main(void)
 {
 	RUN(parsing);
@@ -460,5 +486,6 @@ int main(void)
 	RUN(missing_column);
 	RUN(env);
 	RUN(cap);
+	RUN(whole_url_column);
 	return unit_done();
 }

@@ -349,6 +349,17 @@ TEST(parse_rate_bad)
 	CHECK_EQ_INT(parse_rate(NULL, &r), -1);
 }
 
+TEST(parse_rate_plain_decimal_only)
+{
+	double r;
+
+	/* like durations and sizes: decimal digits and a fraction, no hex or exponent */
+	CHECK_EQ_INT(prate("0x10/s", &r), -1);
+	CHECK_EQ_INT(prate("0x10", &r), -1);
+	CHECK_EQ_INT(prate("1e3/s", &r), -1);
+	CHECK_EQ_INT(prate("5e-1/s", &r), -1);
+}
+
 TEST(parse_bool_words)
 {
 	static const char *const yes[] = { "1", "true", "on", "yes" };
@@ -746,6 +757,7 @@ int main(void)
 	RUN(parse_size_top_of_int64_range);
 	RUN(parse_rate_forms);
 	RUN(parse_rate_bad);
+	RUN(parse_rate_plain_decimal_only);
 	RUN(parse_bool_words);
 	RUN(buf_add_and_cap);
 	RUN(buf_zero_cap);
