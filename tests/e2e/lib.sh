@@ -262,12 +262,14 @@ stat_status() { stats "${2:-$BASE}" | jq -r --arg c "$1" '.status[$c] // 0'; }
 # wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds; 1 on timeout.
 # CMD is re-run, but its arguments are expanded once: poll a function.
 wait_for() {
-	local limit=$1 i
+	local limit=$1 i end
 	shift
+	end=$(($(date +%s%N) / 1000000 + limit * 1000))
 	for ((i = 0; i < limit * 20; i++)); do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
+		[ $(($(date +%s%N) / 1000000)) -lt "$end" ] || break
 		sleep 0.05
 	done
 	return 1

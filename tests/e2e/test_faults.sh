@@ -145,6 +145,28 @@ expect_exit 0 "$TRAWL" run keep2.db -q --set invalid_json=keep
 check_eq "--set: done" "$(count_items keep2.db "state = 'done'")" 1
 check_eq "--set does not change the stored setting" "$("$TRAWL" config keep2.db invalid_json)" "fail"
 
+note "scenario: a hanging request does not hold up the other slots"
+reset_stats
+"$TRAWL" init slots.db --url "$BASE/{kind}/{id}" --key id --columns kind --concurrency 4 \
+	--timeout 20s --max-attempts 1 "${FAST[@]}" -q
+{
+	echo "kind,id"
+	echo "hang,first"
+	for i in $(seq 1 20); do echo "items,i$i"; done
+} >slots.csv
+"$TRAWL" add slots.db slots.csv -q
+"$TRAWL" run slots.db -q --grace 500ms >/dev/null 2>&1 &
+pid=$!
+track $pid
+items_fetched() { [ "$(stats | jq '[.paths | to_entries[] | select(.key | startswith("/items/i"))] | length')" -ge 20 ]; }
+wait_for 4 items_fetched || true
+check_eq "while one transfer hangs, the other 3 slots fetch all 20 items within 4 s" \
+	"$(stats | jq '[.paths | to_entries[] | select(.key | startswith("/items/i"))] | length')" 20
+kill -TERM $pid 2>/dev/null || true
+wait_pid $pid 15 || true
+check_eq "slots: SIGTERM exit 143" "$RC" 143
+invariant slots.db slots
+
 # ---- redirects to elsewhere -----------------------------------------------------------------
 note "scenario: redirects to file://, to another origin (no custom header), same origin (header kept)"
 MAIN_BASE=$BASE

@@ -56,7 +56,7 @@ stop_mock
 # ---- SIGTERM / SIGINT -------------------------------------------------------------------------
 start_mock --latency-ms 100
 mock_was_asked() { [ "$(stat_requests)" -gt 0 ]; }
-hangs_arrived() { [ "$(stats | jq '[.paths | to_entries[] | select(.key | startswith("/hang/"))] | length')" -ge 4 ]; }
+hangs_arrived() { [ "$(stats | jq '[.paths | to_entries[] | select(.key | startswith("/hang/"))] | length')" -ge 1 ]; }
 # start_run DB : a run in the background; waits until it has fetched something
 start_run() {
 	"$TRAWL" run "$1" >"$DIR/run.out" 2>"$DIR/run.err" &
@@ -108,6 +108,7 @@ seq 1 4 | "$TRAWL" add hang.db - -q
 RUN_PID=$!
 track $RUN_PID
 wait_for 10 hangs_arrived || true
+sleep 0.3
 t0=$(now_ms)
 kill -TERM $RUN_PID
 wait_pid $RUN_PID 15 || true

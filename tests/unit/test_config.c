@@ -376,9 +376,40 @@ TEST(validate_url_scheme)
 
 		set(&cfg, "url", bad[i]);
 		CHECK_EQ_INT(validate(&cfg), -1);
-		snprintf(want, sizeof(want), "bad url '%s': only http:// and https:// URLs are fetched", bad[i]);
+		snprintf(want, sizeof(want), "bad url '%s': only http:// and https:// URLs are fetched "
+			 "(or '{column}' alone, for a list of whole URLs)", bad[i]);
 		CHECK_EQ_STR(err, want);
 	}
+	config_release(&cfg);
+}
+
+TEST(validate_whole_url_column)
+{
+	struct config cfg;
+
+	/* a URL template of one {column} alone: the column holds whole URLs */
+	base(&cfg);
+	set(&cfg, "url", "{id}");
+	CHECK_EQ_INT(validate(&cfg), 0);
+	set(&cfg, "key", "url");
+	set(&cfg, "url", "{url}");
+	CHECK_EQ_INT(validate(&cfg), 0);
+	/* still a known column */
+	set(&cfg, "url", "{link}");
+	CHECK_EQ_INT(validate(&cfg), -1);
+	CHECK(starts_with(err, "unknown column '{link}' in url '{link}'"));
+	set(&cfg, "columns", "link");
+	CHECK_EQ_INT(validate(&cfg), 0);
+	/* anything around the column is a relative URL again */
+	set(&cfg, "url", "{url}/x");
+	CHECK_EQ_INT(validate(&cfg), -1);
+	CHECK(starts_with(err, "bad url '{url}/x': only http:// and https://"));
+	set(&cfg, "url", " {url}");
+	CHECK_EQ_INT(validate(&cfg), -1);
+	set(&cfg, "url", "{url}{link}");
+	CHECK_EQ_INT(validate(&cfg), -1);
+	set(&cfg, "url", "${HOST}");
+	CHECK_EQ_INT(validate(&cfg), -1);
 	config_release(&cfg);
 }
 
@@ -690,6 +721,7 @@ int main(void)
 	RUN(validate_ok);
 	RUN(validate_missing_url);
 	RUN(validate_url_scheme);
+	RUN(validate_whole_url_column);
 	RUN(validate_unknown_column);
 	RUN(validate_key_and_columns_names);
 	RUN(validate_headers);

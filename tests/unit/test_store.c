@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The schema migrations embedded in trawlcore (schema_gen.c). */
+extern const char *const trawl_migrations[];
+extern const size_t trawl_migration_count;
+
 static char tmpdir[] = "/tmp/trawl-store-XXXXXX";
 static int ncrawls;
 static char errtext[4096];     /* stderr of the last captured call */
@@ -283,7 +287,14 @@ TEST(create_then_open)
 		CHECK_EQ_STR(names[1], "price");
 	}
 	CHECK_EQ_STR(q(st, "PRAGMA application_id"), "1953658732\n");
-	CHECK_EQ_STR(q(st, "PRAGMA user_version"), "1\n");
+	{
+		char want[32];
+
+		/* migrated to the newest schema */
+		CHECK(trawl_migration_count >= 1);
+		snprintf(want, sizeof(want), "%zu\n", trawl_migration_count);
+		CHECK_EQ_STR(q(st, "PRAGMA user_version"), want);
+	}
 	CHECK_EQ_STR(q(st, "PRAGMA journal_mode"), "wal\n");
 	CHECK_EQ_STR(q(st, "SELECT state, n FROM item_counts ORDER BY state"),
 		     "done|0\nfailed|0\ninflight|0\nready|0\n");
@@ -361,6 +372,77 @@ TEST(open_failures_are_distinct)
 		for (j = 0; j < i; j++)
 			CHECK(strcmp(msgs[i], msgs[j]) != 0);
 	}
+}
+
+/* Forges a crawl as the first schema left it, with one item; 0 on success. */
+static int forge_schema_1(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA application_id = 1953658732", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, trawl_migrations[0], NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA user_version = 1; INSERT INTO items (key) VALUES ('old');"
+				      "UPDATE item_counts SET n = 1 WHERE state = 'ready'", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+TEST(open_migrates_an_older_crawl)
+{
+	const char *rw = tpath("v1rw.db"), *ro = tpath("v1ro.db");
+	struct store *st = NULL;
+	char want[32];
+
+	if (trawl_migration_count < 2) {
+		fprintf(stderr, "  (one migration only: nothing to migrate)\n");
+		return;
+	}
+	snprintf(want, sizeof(want), "%zu\n", trawl_migration_count);
+	CHECK_EQ_INT(forge_schema_1(rw), SQLITE_OK);
+	CHECK_EQ_INT(store_open(&st, rw, STORE_READWRITE), 0);
+	if (st) {
+		CHECK_EQ_STR(q(st, "PRAGMA user_version"), want);
+		CHECK_EQ_STR(q(st, "SELECT key, state FROM items"), "old|ready\n");
+		CHECK_EQ_INT(counts(st, 0).n[ST_READY], 1);
+		store_close(st);
+	}
+	/* a reader (status, export) of an older crawl gets it upgraded too */
+	CHECK_EQ_INT(forge_schema_1(ro), SQLITE_OK);
+	CHECK_EQ_INT(store_open(&st, ro, STORE_READONLY), 0);
+	if (st) {
+		CHECK_EQ_STR(q(st, "PRAGMA user_version"), want);
+		CHECK_EQ_STR(q(st, "SELECT key FROM items"), "old\n");
+		store_close(st);
+	}
+}
+
+TEST(open_crawl_from_before_the_insert_trigger_was_dropped)
+{
+	/* Crawls made before the counting of inserts moved from a trigger into
+	 * store_commit (schema 1 as first released) still have the trigger:
+	 * opening one must not count every added item twice. */
+	static const char *const keys[] = { "a", "b" };
+	const char *path = tpath("v1trigger.db");
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+
+	CHECK_EQ_INT(forge_schema_1(path), SQLITE_OK);
+	CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ_INT(sqlite3_exec(db, "CREATE TRIGGER items_count_insert AFTER INSERT ON items BEGIN "
+				      "UPDATE item_counts SET n = n + 1 WHERE state = new.state; END;",
+				  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_EQ_INT(store_open(&st, path, STORE_READWRITE), 0);
+	if (!st)
+		return;
+	CHECK_EQ_INT(add_keys(st, keys, 2), 2);
+	CHECK_EQ_INT(counts(st, 0).n[ST_READY], 3);
+	CHECK_EQ_INT(counts(st, 0).total, 3);
+	store_close(st);
 }
 
 TEST(create_refuses_existing_file)
@@ -1340,6 +1422,8 @@ int main(void)
 	}
 	RUN(create_then_open);
 	RUN(open_failures_are_distinct);
+	RUN(open_migrates_an_older_crawl);
+	RUN(open_crawl_from_before_the_insert_trigger_was_dropped);
 	RUN(create_refuses_existing_file);
 	RUN(create_failure_leaves_nothing);
 	RUN(settings);
