@@ -218,7 +218,9 @@ static int start_hop(struct fetcher *f, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	/* No CURLOPT_PIPEWAIT: it makes new transfers wait on a connection whose
+	 * first answer has not come yet, so one hanging request would stall its
+	 * whole host.  HTTP/2 connections are still shared once known. */
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
 	if (o->low_speed_limit > 0) {

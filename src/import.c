@@ -189,7 +189,7 @@ static void on_row(int c, void *data)
 	(void)c;
 	if (!im->rc) {
 		if (im->overflow)
-			bad(im, im->row_line, "row too long (more than %s fields or %s bytes)", "1024", "1 MiB");
+			bad(im, im->row_line, "row too long (more than %s fields or %s)", "1024", "1 MiB");
 		else if (!im->cols)
 			header_row(im);
 		else
@@ -213,11 +213,26 @@ static int csv_feed(struct importer *im, struct csv_parser *p, const char *s, si
 		im->row_open = 1;
 		im->row_line = im->line;
 	}
-	if (csv_parse(p, s, n, on_field, on_row, im) != n && !im->rc)
+	if (csv_parse(p, s, n, on_field, on_row, im) != n && !im->rc && csv_error(p) == CSV_ENOMEM)
+		return bad(im, im->row_open ? im->row_line : im->line,
+			   "row too long (more than %s fields or %s)", "1024", "1 MiB");
+	if (!im->rc && csv_error(p) == CSV_EPARSE)
 		return bad(im, im->row_open ? im->row_line : im->line,
 			   "malformed CSV: %s (a quote inside an unquoted field, or text after a closing quote)%s",
 			   csv_strerror(csv_error(p)), "");
 	return im->rc;
+}
+
+/*
+ * libcsv buffers a field before handing it over, growing its buffer with
+ * this: refusing past the row cap makes a runaway field (an unbalanced quote
+ * at the top of a 100 MB file) an error at once instead of a memory hog.
+ */
+static void *capped_realloc(void *p, size_t n)
+{
+	if (n > MAX_ROW_BYTES + 4096)
+		return NULL;
+	return realloc(p, n);
 }
 
 static int no_space(unsigned char c)
@@ -280,6 +295,8 @@ int import_items(struct store *st, const struct import_opts *o, struct import_st
 	if (csv) {
 		csv_init(&p, CSV_STRICT | CSV_STRICT_FINI);
 		csv_set_space_func(&p, no_space);
+		csv_set_realloc_func(&p, capped_realloc);
+		csv_set_blk_size(&p, 64 * 1024);
 		if (fmt == IMPORT_TSV)
 			csv_set_delim(&p, CSV_TAB);
 	} else if (o->nrequired) {

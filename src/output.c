@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,13 +56,18 @@ static void value_text(struct buf *b, const struct value *v)
 	case VAL_INT:
 		buf_addf(b, "%lld", (long long)v->i);
 		break;
-	case VAL_REAL:
-		/* shortest text that reads back as the same double */
-		snprintf(num, sizeof(num), "%.15g", v->d);
-		if (strtod(num, NULL) != v->d)
-			snprintf(num, sizeof(num), "%.17g", v->d);
+	case VAL_REAL: {
+		/* the shortest text that reads back as the same double */
+		int prec;
+
+		for (prec = 15; prec <= 17; prec++) {
+			snprintf(num, sizeof(num), "%.*g", prec, v->d);
+			if (strtod(num, NULL) == v->d)
+				break;
+		}
 		buf_addstr(b, num);
 		break;
+	}
 	case VAL_TEXT:
 	case VAL_BLOB:
 		buf_add(b, v->s, v->len);
@@ -153,13 +159,39 @@ static void json_row(struct out *o, size_t ncols, const char *const *names,
 		buf_addstr(tmp, ":");
 		if (v->type == VAL_TEXT || v->type == VAL_BLOB)
 			buf_add_json_string(tmp, v->s, v->len);
-		else if (v->type == VAL_NULL)
-			buf_addstr(tmp, "null");
+		else if (v->type == VAL_NULL || (v->type == VAL_REAL && !isfinite(v->d)))
+			buf_addstr(tmp, "null");  /* JSON has no infinity */
 		else
 			value_text(tmp, v);
 	}
 	buf_addstr(tmp, "}\n");
 	fwrite(tmp->p, 1, tmp->len, o->f);
+}
+
+/* Characters (code points) in s: what a terminal column counts, near enough. */
+static size_t chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Prints a cell cut at TABLE_MAX_WIDTH characters (never inside one), padded to width. */
+static void table_cell_print(FILE *f, const char *s, size_t width, int first)
+{
+	size_t n = 0, bytes = 0;
+
+	while (s[bytes] && n < TABLE_MAX_WIDTH) {
+		bytes++;
+		while (((unsigned char)s[bytes] & 0xc0) == 0x80)
+			bytes++;
+		n++;
+	}
+	fprintf(f, "%s%.*s", first ? "" : "  ", (int)bytes, s);
+	for (; n < width; n++)
+		fputc(' ', f);
 }
 
 static void table_flush(struct out *o)
@@ -170,7 +202,7 @@ static void table_flush(struct out *o)
 		return;
 	o->flushed = 1;
 	for (c = 0; c < o->ncols; c++)
-		fprintf(o->f, "%s%-*s", c ? "  " : "", (int)o->width[c], o->names[c]);
+		table_cell_print(o->f, o->names[c], o->width[c], c == 0);
 	fputc('\n', o->f);
 	for (c = 0; c < o->ncols; c++) {
 		size_t k;
@@ -182,8 +214,7 @@ static void table_flush(struct out *o)
 	fputc('\n', o->f);
 	for (r = 0; r < o->nrows; r++) {
 		for (c = 0; c < o->ncols; c++)
-			fprintf(o->f, "%s%-*.*s", c ? "  " : "", (int)o->width[c], TABLE_MAX_WIDTH,
-				o->cells[r * o->ncols + c]);
+			table_cell_print(o->f, o->cells[r * o->ncols + c], o->width[c], c == 0);
 		fputc('\n', o->f);
 	}
 }
@@ -215,7 +246,7 @@ static void table_row(struct out *o, size_t ncols, const char *const *names, con
 		o->cells = xcalloc(TABLE_SAMPLE * ncols + 1, sizeof(*o->cells));
 		for (c = 0; c < ncols; c++) {
 			o->names[c] = xstrdup(names[c]);
-			o->width[c] = strlen(names[c]);
+			o->width[c] = chars(names[c]);
 		}
 	}
 	if (!row || o->flushed) {
@@ -223,7 +254,7 @@ static void table_row(struct out *o, size_t ncols, const char *const *names, con
 			for (c = 0; c < ncols; c++) {
 				char *cell = table_cell(&row[c]);
 
-				fprintf(o->f, "%s%-*.*s", c ? "  " : "", (int)o->width[c], TABLE_MAX_WIDTH, cell);
+				table_cell_print(o->f, cell, o->width[c], c == 0);
 				free(cell);
 			}
 			fputc('\n', o->f);
@@ -232,7 +263,7 @@ static void table_row(struct out *o, size_t ncols, const char *const *names, con
 	}
 	for (c = 0; c < ncols; c++) {
 		char *cell = table_cell(&row[c]);
-		size_t w = strlen(cell);
+		size_t w = chars(cell);
 
 		o->cells[o->nrows * ncols + c] = cell;
 		if (w > o->width[c])

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -501,8 +502,9 @@ int store_use_fields(struct store *st, size_t n, const char *const *names)
 	int rc;
 
 	for (i = 0; i < n; i++) {
+		/* SQLite's column names ignore case */
 		for (j = 0; j < st->nfields; j++)
-			if (!strcmp(names[i], st->fields[j]))
+			if (!strcasecmp(names[i], st->fields[j]))
 				break;
 		if (j == st->nfields && (rc = store_add_field_column(st, names[i])))
 			return rc;
@@ -534,7 +536,7 @@ int store_create(const char *path, size_t nsettings, const char *const *names,
 		goto out;
 	}
 	unlink(tmp);
-	st = store_alloc(tmp, STORE_READWRITE);
+	st = store_alloc(path, STORE_READWRITE);  /* messages name the crawl, not the temporary */
 	/* a probe first, so that a missing or read-only directory gets one plain line */
 	{
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -898,6 +900,15 @@ void claimed_item_release(struct claimed_item *it)
 	memset(it, 0, sizeof(*it));
 }
 
+static int by_due(const void *a, const void *b)
+{
+	const struct claimed_item *x = a, *y = b;
+
+	if (x->due != y->due)
+		return x->due < y->due ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int store_claim(struct store *st, int64_t now, int limit, struct claimed_item *out, int *n)
 {
 	sqlite3_stmt *s = stmt(st, Q_CLAIM);
@@ -916,6 +927,7 @@ int store_claim(struct store *st, int64_t now, int limit, struct claimed_item *o
 		it->attempts = sqlite3_column_int(s, 1);
 		it->key = xstrndup((const char *)sqlite3_column_text(s, 2), (size_t)sqlite3_column_bytes(s, 2));
 		it->vars = vars ? xstrdup(vars) : NULL;
+		it->due = sqlite3_column_int64(s, 4);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -923,6 +935,8 @@ int store_claim(struct store *st, int64_t now, int limit, struct claimed_item *o
 			claimed_item_release(&out[--*n]);
 		return db_error(st, "claim items");
 	}
+	/* RETURNING gives rows in no promised order: due order is ours to make */
+	qsort(out, (size_t)*n, sizeof(*out), by_due);
 	return 0;
 }
 
@@ -1366,11 +1380,19 @@ int store_query(struct store *st, const char *sql, store_row_fn fn, void *ctx)
 		return error_code(TR_EUSAGE, "bad SQL: %s", sqlite3_errmsg(st->db));
 	if (!s)
 		return error_code(TR_EUSAGE, "no SQL statement given");
-	while (tail && (*tail == ' ' || *tail == '\n' || *tail == '\t' || *tail == '\r' || *tail == ';'))
-		tail++;
-	if (tail && *tail) {
-		sqlite3_finalize(s);
-		return error_code(TR_EUSAGE, "give one SQL statement at a time (extra text: '%.40s')", tail);
+	/* what follows may be only whitespace, semicolons and comments */
+	while (tail && *tail) {
+		sqlite3_stmt *more = NULL;
+		const char *next = NULL;
+
+		if (sqlite3_prepare_v2(st->db, tail, -1, &more, &next) != SQLITE_OK || more) {
+			sqlite3_finalize(more);
+			sqlite3_finalize(s);
+			return error_code(TR_EUSAGE, "give one SQL statement at a time (extra text: '%.40s')", tail);
+		}
+		if (next == tail)
+			break;
+		tail = next;
 	}
 	rc = stream_rows(st, s, fn, ctx);
 	sqlite3_finalize(s);

@@ -125,6 +125,7 @@ struct claimed_item {
 	int attempts;              /* HTTP attempts made before this one */
 	char *key;                 /* owned by the item */
 	char *vars;                /* JSON object text or NULL; owned */
+	int64_t due;               /* its next_attempt_at */
 };
 void claimed_item_release(struct claimed_item *it);
 
@@ -209,7 +210,7 @@ typedef int (*store_row_fn)(void *ctx, size_t ncols, const char *const *names,
 			    const struct value *row);
 
 struct export_query {
-	const char *const *columns;/* NULL: key, state, http_status, fetched_at + fields */
+	const char *const *columns;/* NULL: key, the fields, state, http_status, last_error */
 	size_t ncolumns;
 	int states;                /* bit (1 << ST_*) per state wanted; 0 = done only */
 };

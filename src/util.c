@@ -204,12 +204,21 @@ int parse_rate(const char *text, double *per_second)
 		*per_second = 0;
 		return 0;
 	}
-	if (!isdigit((unsigned char)*text) && *text != '.')
-		return -1;
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || !isfinite(v) || v <= 0)
-		return -1;
+	{
+		/* plain decimal digits with an optional fraction: no sign, exponent or hex */
+		char number[64];
+		size_t n = strspn(text, "0123456789.");
+
+		if (!n || n >= sizeof(number))
+			return -1;
+		memcpy(number, text, n);
+		number[n] = '\0';
+		errno = 0;
+		v = strtod(number, &end);
+		if (errno || *end || !isfinite(v) || v <= 0)
+			return -1;
+		end = (char *)text + n;
+	}
 	if (!strcmp(end, "/s") || !*end)
 		div = 1;
 	else if (!strcmp(end, "/m"))
@@ -338,6 +347,17 @@ char *buf_detach(struct buf *b, size_t *len)
 	return p;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 if invalid. */
+static size_t utf8_seq(const char *s, size_t len)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+	if (n > len || !utf8_valid(s, n))
+		return 0;
+	return n;
+}
+
 int buf_add_json_string(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -350,6 +370,19 @@ int buf_add_json_string(struct buf *b, const char *s, size_t len)
 		char esc[7];
 		size_t n = 2;
 
+		if (c >= 0x80) {
+			size_t seq = utf8_seq(s + i, len - i);
+
+			if (seq) {
+				i += seq - 1;
+				continue;
+			}
+			/* not UTF-8: the line must stay valid JSON */
+			if (buf_add(b, s + start, i - start) || buf_addstr(b, "\\ufffd"))
+				return -1;
+			start = i + 1;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
 			continue;
 		if (buf_add(b, s + start, i - start))
