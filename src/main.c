@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
 		error_code(TR_EUSAGE, "unknown command '%s' (see 'trawl help')", argv[1]);
 		return EXIT_USAGE;
 	}
+	/* past a file-size limit, a write should fail (and be reported), not kill us */
+	signal(SIGXFSZ, SIG_IGN);
 	status = c->fn(argc - 1, argv + 1);
 	if (status == EXIT_OK || status == EXIT_FAILED) {
 		int rc = check_stdout();

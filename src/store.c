@@ -163,9 +163,17 @@ static int db_error(struct store *st, const char *doing)
 	int ext = sqlite3_extended_errcode(st->db);
 	int prim = ext & 0xff;
 
-	if (prim == SQLITE_FULL)
-		return error_code(TR_EDB, "cannot %s in '%s': the disk is full (or the file size limit was hit)",
+	if (prim == SQLITE_FULL || (prim == SQLITE_IOERR && (sqlite3_system_errno(st->db) == ENOSPC ||
+							    sqlite3_system_errno(st->db) == EFBIG)))
+		return error_code(TR_EDB, "cannot %s in '%s': the disk is full or the file size limit was hit; "
+					  "free some space and run the same command again (nothing committed is lost)",
 				  doing, st->path);
+	if (prim == SQLITE_IOERR && sqlite3_system_errno(st->db))
+		return error_code(TR_EDB, "cannot %s in '%s': I/O error (%s)", doing, st->path,
+				  strerror(sqlite3_system_errno(st->db)));
+	if (prim == SQLITE_IOERR)
+		return error_code(TR_EDB, "cannot %s in '%s': a write failed (a full disk or a file size "
+					  "limit?); fix it and run the same command again", doing, st->path);
 	if (prim == SQLITE_READONLY)
 		return error_code(TR_EDB, "cannot %s in '%s': the crawl is read-only (check the permissions of the file and its directory)",
 				  doing, st->path);
@@ -419,6 +427,8 @@ int store_open(struct store **out, const char *path, enum store_mode mode)
 			goto out;
 		}
 		exec(st, "PRAGMA synchronous = NORMAL", "set synchronous");
+		/* after a long reader held checkpoints back, give the WAL's space back */
+		exec(st, "PRAGMA journal_size_limit = 67108864", "set journal_size_limit");
 	}
 	exec(st, "PRAGMA foreign_keys = OFF", "set foreign_keys");
 	if ((rc = migrate(st)) || (rc = load_fields(st)))
