@@ -376,6 +376,31 @@ static int open_db(struct store *st, const char *path, int flags)
 	return 0;
 }
 
+/* Opens path through a URI with immutable=1 (no locks, no WAL, no -shm). */
+static int open_immutable(struct store *st, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf uri;
+	const char *p;
+	int rc;
+
+	buf_init(&uri, 3 * strlen(path) + 64);
+	buf_addstr(&uri, "file:");
+	for (p = path; *p; p++) {
+		if (*p == '?' || *p == '#' || *p == '%') {
+			char esc[3] = { '%', hex[(unsigned char)*p >> 4], hex[*p & 15] };
+
+			buf_add(&uri, esc, 3);
+		} else {
+			buf_add(&uri, p, 1);
+		}
+	}
+	buf_addstr(&uri, "?immutable=1");
+	rc = open_db(st, uri.p, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+	buf_release(&uri);
+	return rc;
+}
+
 static struct store *store_alloc(const char *path, enum store_mode mode)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -407,12 +432,25 @@ int store_open(struct store **out, const char *path, enum store_mode mode)
 	if ((rc = open_db(st, path, mode == STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE)))
 		goto out;
 	app_id = exec_int(st, "PRAGMA application_id");
+	if (app_id < 0 && mode == STORE_READONLY &&
+	    ((sqlite3_errcode(st->db) & 0xff) == SQLITE_READONLY || (sqlite3_errcode(st->db) & 0xff) == SQLITE_CANTOPEN)) {
+		/* A crawl we may not write, in a directory we may not write: WAL needs
+		 * a -shm file we cannot create.  Read it as immutable, as of its last
+		 * checkpoint, and say so. */
+		sqlite3_close(st->db);
+		st->db = NULL;
+		if ((rc = open_immutable(st, path)))
+			goto out;
+		app_id = exec_int(st, "PRAGMA application_id");
+		if (app_id >= 0)
+			warning("'%s' is read-only to you: showing it as of its last checkpoint", path);
+	}
 	if (app_id < 0) {
 		int prim = sqlite3_errcode(st->db);
 
 		rc = prim == SQLITE_NOTADB
 			? error_code(TR_EDB, "'%s' is not a crawl file (not an SQLite database)", path)
-			: db_error(st, "read the crawl");
+			: db_error(st, "open the crawl");
 		goto out;
 	}
 	if (app_id != TRAWL_APP_ID) {
