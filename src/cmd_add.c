@@ -45,7 +45,7 @@ int cmd_add(int argc, char **argv)
 {
 	static const struct opt opts[] = {
 		{ "column", 'c', "NAME", "the CSV column holding the key (default: the crawl's key setting)", 'c' },
-		{ "format", 'F', "FORMAT", "csv, tsv or lines (default: by extension; stdin is lines)", 'f' },
+		{ "format", 'f', "FORMAT", "csv, tsv or lines (default: by extension; stdin is lines, or csv with --column)", 'f' },
 		{ "quiet", 'q', NULL, "print nothing but errors", 'q' },
 		OPT_HELP_ROW,
 		OPT_END,

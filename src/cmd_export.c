@@ -63,7 +63,7 @@ int cmd_export(int argc, char **argv)
 		{ "format", 'f', "FORMAT", "csv (default), tsv or jsonl", 'f' },
 		{ "state", 's', "STATES", "done (default), failed, ready, inflight or all; comma-separated", 's' },
 		{ "columns", 'c', "LIST", "columns to write, comma-separated: key, id, vars, state, attempts, "
-					  "last_http_status, last_error, http_status, fetched_at, elapsed_ms, "
+					  "last_http_status, last_error, next_attempt_at, updated_at, http_status, fetched_at, elapsed_ms, "
 					  "bytes, url, body, and the field names", 'c' },
 		OPT_HELP_ROW,
 		OPT_END,

@@ -24,8 +24,7 @@ static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 struct reextract_ctx {
@@ -179,7 +178,7 @@ int cmd_reextract(int argc, char **argv)
 	if (stop) {
 		fprintf(stderr, "trawl: interrupted after %lld bodies; run the same command to continue\n",
 			(long long)total);
-		rc = -EXIT_SIGINT;
+		rc = stop == SIGTERM ? -EXIT_SIGTERM : -EXIT_SIGINT;
 		goto out;
 	}
 	if ((rc = store_begin(c.st)) || (rc = store_setting_set(c.st, CURSOR, "0")) || (rc = store_commit(c.st)))

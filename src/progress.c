@@ -156,7 +156,8 @@ void status_print_text(FILE *f, const struct status_report *r)
 			fprintf(f, "%s %lld ", i ? "," : "", (long long)o->n);
 			if (o->http_status)
 				fprintf(f, "http %d", o->http_status);
-			if (o->error[0])
+			/* a retried HTTP status carries "http NNN" as its error: say it once */
+			if (o->error[0] && !(o->http_status && !strncmp(o->error, "http ", 5)))
 				fprintf(f, "%s%s", o->http_status ? " " : "", o->error);
 		}
 		fprintf(f, " (of the last %d attempts at most)\n", r->recent_window);

@@ -1403,7 +1403,7 @@ int store_requeue(struct store *st, const struct requeue_filter *f, int64_t *n)
 		return rc;
 	if ((rc = requeue_step(st, "DELETE FROM results WHERE item_id IN (SELECT id FROM items", f, ")", NULL)) ||
 	    (rc = requeue_step(st, "UPDATE items SET state = 'ready', attempts = 0, next_attempt_at = 0, "
-				   "crashes = 0, last_error = NULL, updated_at = :now", f, "", n)) ||
+				   "crashes = 0, last_error = NULL, last_http_status = NULL, updated_at = :now", f, "", n)) ||
 	    (rc = store_commit(st))) {
 		store_rollback(st);
 		return rc;

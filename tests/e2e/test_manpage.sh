@@ -10,9 +10,13 @@
 # -, \& and font changes vanish), so '\-\-max\-body' counts as '--max-body'.
 # A failure names what is missing.
 . "$(dirname "$0")/lib.sh"
-cd "$DIR"
 
+# absolute paths, so that relative ones given by hand survive the cd
+SRCDIR=$(cd "$SRCDIR" && pwd)
+case $TRAWL in /*) ;; *) TRAWL=$PWD/$TRAWL ;; esac
+case $MOCKAPI in /*) ;; *) MOCKAPI=$PWD/$MOCKAPI ;; esac
 MAN="$SRCDIR/doc/trawl.1"
+cd "$DIR"
 
 if [ ! -s "$MAN" ]; then
 	_fail "the man page exists" "$MAN is missing or empty"
@@ -56,6 +60,9 @@ has_entry() {
 	printf '%s\n' "$1" | grep -Eq -- "^\.(B|BR|BI|TP|IP) +\"?$w(\"|[ ,]|$)"
 }
 
+# oneline LIST : the newline-separated LIST on one line, padded with spaces
+oneline() { printf ' %s ' "$(printf '%s' "$1" | tr '\n' ' ')"; }
+
 # report NAME MISSING : passes when MISSING (a space-separated list) is empty
 report() {
 	if [ -z "$2" ]; then
@@ -71,7 +78,7 @@ run_cmd "$TRAWL" help
 check_eq "trawl help exits 0" "$RC" "0"
 HELP=$OUT
 COMMANDS=$(printf '%s\n' "$HELP" | awk '/^commands:/ { on = 1; next } on && /^ *$/ { exit } on { print $1 }')
-check_contains "trawl help lists the commands (parsed)" " $(echo $COMMANDS) " " run "
+check_contains "trawl help lists the commands (parsed)" "$(oneline "$COMMANDS")" " run "
 
 SYNOPSIS=$(sh_section SYNOPSIS)
 COMMANDS_TEXT=$(sh_section COMMANDS)
@@ -90,7 +97,7 @@ for cmd in $COMMANDS; do
 	opts_block=$(printf '%s\n' "$OUT" | awk '/^options:/ { on = 1; next } on')
 	longs=$(printf '%s\n' "$opts_block" | grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z][a-z0-9-]*' || true)
 	shorts=$(printf '%s\n' "$opts_block" | grep -oE '^ +-[A-Za-z],' | grep -oE -- '-[A-Za-z]' || true)
-	check_contains "trawl $cmd -h lists options (parsed)" " $(echo $longs) " " --help "
+	check_contains "trawl $cmd -h lists options (parsed)" "$(oneline "$longs")" " --help "
 	section=$(ss_section "trawl $cmd")
 	missing=""
 	for o in $longs $shorts; do
@@ -105,8 +112,8 @@ expect_exit 0 "$TRAWL" init fresh.db --url 'http://127.0.0.1:9/items/{id}' -q
 expect_exit 0 "$TRAWL" config fresh.db
 CONFIG=$OUT
 SETTINGS=$(printf '%s\n' "$CONFIG" | sed -n 's/^\([a-z_][a-z0-9_]*\) = .*/\1/p' | awk '!seen[$0]++')
-check_contains "trawl config lists the settings (parsed)" " $(echo $SETTINGS) " " max_body "
-VERSION=$("$TRAWL" --version | awk '{ print $2 }')
+check_contains "trawl config lists the settings (parsed)" "$(oneline "$SETTINGS")" " max_body "
+VERSION=$("$TRAWL" --version | awk '{ print $2 }' || true)
 SETTINGS_TEXT=$(sh_section SETTINGS)
 missing="" missing_default=""
 for name in $SETTINGS; do
@@ -115,7 +122,10 @@ for name in $SETTINGS; do
 		continue
 	fi
 	[ "$name" = url ] && continue   # given at init, no default
-	value=$("$TRAWL" config fresh.db "$name")
+	if ! value=$("$TRAWL" config fresh.db "$name" 2>&1); then
+		missing_default="$missing_default $name=(trawl config failed: $value)"
+		continue
+	fi
 	[ -n "$value" ] || continue
 	[ "$value" = "trawl/$VERSION" ] && value="trawl/VERSION"
 	# the entry's heading: the line after .TP
@@ -136,7 +146,7 @@ expect_exit 0 "$TRAWL" init tables.db --url 'http://127.0.0.1:9/items/{id}' --fi
 check_eq "the field is a column of results" \
 	"$(sql tables.db "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'probe_field'")" "1"
 TABLES=$(sql tables.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name")
-check_contains "the crawl file has tables (parsed)" " $(echo $TABLES) " " items "
+check_contains "the crawl file has tables (parsed)" "$(oneline "$TABLES")" " items "
 TABLES_TEXT=$(sh_section TABLES)
 missing_t="" missing_c=""
 for t in $TABLES; do
@@ -158,8 +168,8 @@ note "scenario: every exit code of 'trawl help' is in EXIT STATUS"
 # the numbers of the exit-code block, leaving out those in parentheses (401/403)
 CODES=$(printf '%s\n' "$HELP" | awk '/^exit codes:/ { on = 1; next } on' |
 	sed 's/([^)]*)//g' | grep -oE '\b[0-9]+\b' | awk '!seen[$0]++')
-check_contains "trawl help lists exit codes (parsed)" " $(echo $CODES) " " 0 "
-check_contains "trawl help lists 143 (parsed)" " $(echo $CODES) " " 143 "
+check_contains "trawl help lists exit codes (parsed)" "$(oneline "$CODES")" " 0 "
+check_contains "trawl help lists 143 (parsed)" "$(oneline "$CODES")" " 143 "
 EXIT_TEXT=$(sh_section "EXIT STATUS")
 missing=""
 for code in $CODES; do
