@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,11 +435,186 @@ static int is_json_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* ---- exact big numbers ---------------------------------------------------
+ *
+ * cJSON keeps every number as a double, which rounds integers beyond 2^53.
+ * For those (rare) values the path is walked again over the raw text, only
+ * to find the number's literal: an integer that fits int64 is stored as
+ * INTEGER, anything longer as its exact TEXT.  The walk skips values
+ * without building them; the body has already been parsed, so it is valid.
+ */
+
+static const char *raw_ws(const char *p, const char *e)
+{
+	while (p < e && is_json_space(*p))
+		p++;
+	return p;
+}
+
+/* p at '"': returns the byte after the closing quote (or e). */
+static const char *raw_string_end(const char *p, const char *e)
+{
+	for (p++; p < e && *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	return p < e ? p + 1 : e;
+}
+
+/* Returns the byte after the value starting at p. */
+static const char *raw_skip(const char *p, const char *e)
+{
+	int depth = 0;
+
+	if (p >= e)
+		return e;
+	if (*p == '"')
+		return raw_string_end(p, e);
+	if (*p != '{' && *p != '[') {
+		while (p < e && !strchr(",}] \t\r\n", *p))
+			p++;
+		return p;
+	}
+	while (p < e) {
+		if (*p == '"') {
+			p = raw_string_end(p, e);
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return e;
+}
+
+/* Does the raw string at p (at its '"') equal key?  Escapes are compared decoded
+ * for the simple ones; a key with \u escapes is left to cJSON's answer (no match). */
+static int raw_key_is(const char *p, const char *e, const char *key)
+{
+	for (p++; p < e && *p != '"'; p++, key++) {
+		char c = *p;
+
+		if (c == '\\') {
+			if (++p >= e)
+				return 0;
+			switch (*p) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case '"': case '\\': case '/': c = *p; break;
+			default: return 0;
+			}
+		}
+		if (*key != c)
+			return 0;
+	}
+	return p < e && *key == '\0';
+}
+
+/* Finds the raw text of p's value in body; 0 and *v, *vlen, or -1 when absent. */
+static int raw_eval(const struct jpath *jp, const char *body, size_t len, const char **v, size_t *vlen)
+{
+	const char *p = raw_ws(body, body + len), *e = body + len;
+	size_t i;
+
+	if (len >= 3 && !memcmp(body, "\xef\xbb\xbf", 3))
+		p = raw_ws(body + 3, e);
+	for (i = 0; i < jp->nsteps; i++) {
+		const struct step *s = &jp->steps[i];
+		size_t want = s->n, count = 0;
+		const char *first;
+
+		if (s->kind == STEP_KEY) {
+			if (p >= e || *p != '{')
+				return -1;
+			for (p = raw_ws(p + 1, e); p < e && *p == '"';) {
+				int hit = raw_key_is(p, e, s->key);
+
+				p = raw_ws(raw_string_end(p, e), e);   /* at ':' */
+				p = raw_ws(p + 1, e);                    /* the value */
+				if (hit)
+					break;
+				p = raw_ws(raw_skip(p, e), e);
+				p = p < e && *p == ',' ? raw_ws(p + 1, e) : p;
+			}
+			if (p >= e || *p == '}')
+				return -1;
+			continue;
+		}
+		if (p >= e || *p != '[')
+			return -1;
+		first = raw_ws(p + 1, e);
+		if (s->kind == STEP_FROM_END) {
+			for (p = first; p < e && *p != ']'; count++) {
+				p = raw_ws(raw_skip(p, e), e);
+				p = p < e && *p == ',' ? raw_ws(p + 1, e) : p;
+			}
+			if (s->n == 0 || s->n > count)
+				return -1;
+			want = count - s->n;
+		}
+		for (p = first; p < e && *p != ']' && want > 0; want--) {
+			p = raw_ws(raw_skip(p, e), e);
+			p = p < e && *p == ',' ? raw_ws(p + 1, e) : p;
+		}
+		if (p >= e || *p == ']')
+			return -1;
+	}
+	*v = p;
+	*vlen = (size_t)(raw_skip(p, e) - p);
+	return 0;
+}
+
+/* Could this number have been rounded by the double it went through?  (2^53
+ * itself could stand for 2^53 + 1.) */
+static int maybe_rounded(const struct value *v)
+{
+	if (v->type == VAL_INT)
+		return v->i == (int64_t)MAX_SAFE_INT || v->i == -(int64_t)MAX_SAFE_INT;
+	return v->type == VAL_REAL && v->d == floor(v->d) && fabs(v->d) >= MAX_SAFE_INT;
+}
+
+/* Replaces a rounded big integer in out with its exact value from the body. */
+static int exact_number(const struct jpath *jp, const char *body, size_t len, struct value *out)
+{
+	const char *v;
+	size_t n, i;
+	char digits[32];
+	char *end;
+	long long ll;
+
+	if (raw_eval(jp, body, len, &v, &n) || !n)
+		return 0;
+	for (i = (v[0] == '-'); i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 0; /* a fraction or an exponent: a REAL is what it means */
+	if (n < sizeof(digits)) {
+		memcpy(digits, v, n);
+		digits[n] = '\0';
+		errno = 0;
+		ll = strtoll(digits, &end, 10);
+		if (!errno && !*end) {
+			out->type = VAL_INT;
+			out->i = ll;
+			return 0;
+		}
+	}
+	if (!(out->s = dup_n(v, n)))
+		return EXTRACT_ENOMEM;
+	out->type = VAL_TEXT;
+	out->len = n;
+	return 0;
+}
+
 int extractor_run(const struct extractor *x, const char *body, size_t len, struct value *out,
 		  char *err, size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *root = NULL;
+	size_t i;
 	int rc;
 
 	null_values(out, x->n);
@@ -459,6 +635,11 @@ int extractor_run(const struct extractor *x, const char *body, size_t len, struc
 		goto out;
 	}
 	rc = extractor_eval(x, root, out, err, errlen);
+	for (i = 0; !rc && i < x->n; i++)
+		if (maybe_rounded(&out[i]) && exact_number(x->paths[i], body, len, &out[i])) {
+			clear_values(out, x->n);
+			rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		}
 out:
 	cJSON_Delete(root);
 	return rc;

@@ -188,11 +188,13 @@ TEST(types)
 	v = run1("$.n", "{\"n\": -9007199254740992}");
 	CHECK_EQ_INT(v.type, VAL_INT);
 	CHECK_EQ_INT(v.i, -INT64_C(9007199254740992));
-	v = run1("$.n", "{\"n\": 9007199254740994}");
-	CHECK_EQ_INT(v.type, VAL_REAL);
-	v = run1("$.n", "{\"n\": 1152921504606846976}"); /* 2^60 */
-	CHECK_EQ_INT(v.type, VAL_REAL);
-	CHECK_NEAR(v.d, 1152921504606846976.0, 0);
+	/* beyond 2^53 a double rounds: the exact literal is recovered from the text */
+	v = run1("$.n", "{\"n\": 9007199254740993}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, INT64_C(9007199254740993));
+	v = run1("$.n", "{\"n\": 1152921504606846977}"); /* 2^60 + 1 */
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK_EQ_INT(v.i, INT64_C(1152921504606846977));
 	v = run1("$.n", "{\"n\": 3.25}");
 	CHECK_EQ_INT(v.type, VAL_REAL);
 	CHECK_NEAR(v.d, 3.25, 0);
@@ -427,6 +429,38 @@ TEST(deep_nesting)
 	extractor_free(x);
 }
 
+TEST(exact_big_numbers)
+{
+	struct value v;
+
+	v = run1("$.n", "{\"n\": -9223372036854775808}");
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK(v.i == INT64_MIN);
+	v = run1("$.n", "{\"n\": 123456789012345678901234567890}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "123456789012345678901234567890");
+	value_release(&v);
+	/* found through keys before it, escaped keys, nested arrays and [#-N] */
+	v = run1("$.b[#-1].\"c d\"", "{\"a\":{\"x\":[1,\"]}\"]},\"b\":[1,{\"c d\":1},{\"c d\":99999999999999999999}]}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "99999999999999999999");
+	value_release(&v);
+	v = run1("$.k[1]", "\xef\xbb\xbf{\"q\\\"\":0,\"k\":[0, -18446744073709551617 ]}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "-18446744073709551617");
+	value_release(&v);
+	/* duplicate keys: the first one, as for every other value */
+	v = run1("$.n", "{\"n\": 18446744073709551615, \"n\": 1}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "18446744073709551615");
+	value_release(&v);
+	/* a big number with a fraction or exponent means a REAL */
+	v = run1("$.n", "{\"n\": 1e30}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	v = run1("$.n", "{\"n\": 12345678901234567890.5}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+}
+
 int main(void)
 {
 	RUN(compile_errors);
@@ -438,5 +472,6 @@ int main(void)
 	RUN(unterminated_buffer);
 	RUN(guard_page);
 	RUN(deep_nesting);
+	RUN(exact_big_numbers);
 	return unit_done();
 }
