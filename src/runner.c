@@ -812,10 +812,13 @@ static int prepare(struct runner *r)
 		struct tpl *one = NULL;
 		char *enc = NULL;
 
-		if (!val || !*val || tpl_compile(&one, "{v}", TPL_URL, err, sizeof(err)))
+		/* "/{v}", not "{v}": a column alone would be a whole URL, not encoded */
+		if (!val || !*val || tpl_compile(&one, "/{v}", TPL_URL, err, sizeof(err)))
 			continue;
 		if (tpl_expand(one, lookup_secret, (void *)val, URL_CAP, &enc, NULL, err, sizeof(err)))
 			enc = NULL;
+		else
+			memmove(enc, enc + 1, strlen(enc));
 		tpl_free(one);
 		r->red = xrealloc(r->red, (r->nred + 1) * sizeof(*r->red));
 		r->red[r->nred].seen = enc ? enc : xstrdup(val);
