@@ -68,15 +68,8 @@ int cmd_add(int argc, char **argv)
 	const char *file;
 	int rc, first = 0;
 
-	rc = opts_parse(argc, argv, &u, on_opt, &c, &first);
-	if (rc == OPTS_HELP)
-		return 0;
-	if (rc)
-		return exit_status(rc);
-	if (argc - first < 1 || argc - first > 2) {
-		error_code(TR_EUSAGE, "usage: %s", u.synopsis);
-		return EXIT_USAGE;
-	}
+	if ((rc = opts_parse(argc, argv, &u, on_opt, &c, 1, 2, &first)))
+		return rc == OPTS_HELP ? 0 : exit_status(rc);
 	file = argc - first == 2 ? argv[first + 1] : "-";
 	if ((rc = crawl_open(argv[first], STORE_READWRITE, &st, &cfg)))
 		goto out;

@@ -42,16 +42,9 @@ int cmd_config(int argc, char **argv)
 	size_t i;
 	int rc, first = 0, nargs;
 
-	rc = opts_parse(argc, argv, &u, on_opt, NULL, &first);
-	if (rc == OPTS_HELP)
-		return 0;
-	if (rc)
-		return exit_status(rc);
+	if ((rc = opts_parse(argc, argv, &u, on_opt, NULL, 1, 3, &first)))
+		return rc == OPTS_HELP ? 0 : exit_status(rc);
 	nargs = argc - first;
-	if (nargs < 1 || nargs > 3) {
-		error_code(TR_EUSAGE, "usage: %s", u.synopsis);
-		return EXIT_USAGE;
-	}
 	if ((rc = crawl_open(argv[first], nargs == 3 ? STORE_READWRITE : STORE_READONLY, &st, &cfg)))
 		goto out;
 	if (nargs == 1) {

@@ -83,13 +83,9 @@ int cmd_export(int argc, char **argv)
 	size_t ncols = 0;
 	int rc, first = 0;
 
-	rc = opts_parse(argc, argv, &u, on_opt, &c, &first);
-	if (rc == OPTS_HELP)
-		return 0;
-	if (rc)
-		goto out;
-	if (argc - first != 1) {
-		rc = error_code(TR_EUSAGE, "usage: %s", u.synopsis);
+	rc = opts_parse(argc, argv, &u, on_opt, &c, 1, 1, &first);
+	if (rc) {
+		rc = rc == OPTS_HELP ? 0 : rc;
 		goto out;
 	}
 	if ((rc = crawl_open(argv[first], STORE_READONLY, &st, &cfg)))

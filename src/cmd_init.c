@@ -108,15 +108,9 @@ int cmd_init(int argc, char **argv)
 	config_init(&c.cfg);
 	buf_init(&c.headers, 1 << 20);
 	buf_init(&c.fields, 1 << 20);
-	rc = opts_parse(argc, argv, &u, on_opt, &c, &first);
-	if (rc == OPTS_HELP) {
-		rc = 0;
-		goto out;
-	}
-	if (rc)
-		goto out;
-	if (argc - first != 1) {
-		rc = error_code(TR_EUSAGE, "usage: %s (see 'trawl init -h')", u.synopsis);
+	rc = opts_parse(argc, argv, &u, on_opt, &c, 1, 1, &first);
+	if (rc) {
+		rc = rc == OPTS_HELP ? 0 : rc;
 		goto out;
 	}
 	if (*c.cfg.body && !c.method_given && (rc = set(&c, "method", "POST")))

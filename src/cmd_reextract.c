@@ -119,15 +119,9 @@ int cmd_reextract(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	buf_init(&c.fields, 1 << 20);
-	rc = opts_parse(argc, argv, &u, on_opt, &c, &first);
-	if (rc == OPTS_HELP) {
-		rc = 0;
-		goto out;
-	}
-	if (rc)
-		goto out;
-	if (argc - first != 1) {
-		rc = error_code(TR_EUSAGE, "usage: %s", u.synopsis);
+	rc = opts_parse(argc, argv, &u, on_opt, &c, 1, 1, &first);
+	if (rc) {
+		rc = rc == OPTS_HELP ? 0 : rc;
 		goto out;
 	}
 	if ((rc = crawl_open(argv[first], STORE_READWRITE, &c.st, &cfg)))

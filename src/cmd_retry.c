@@ -71,15 +71,8 @@ int cmd_retry(int argc, char **argv)
 	int rc, first = 0;
 
 	memset(&f, 0, sizeof(f));
-	rc = opts_parse(argc, argv, &u, on_opt, &f, &first);
-	if (rc == OPTS_HELP)
-		return 0;
-	if (rc)
-		return exit_status(rc);
-	if (argc - first != 1) {
-		error_code(TR_EUSAGE, "usage: %s", u.synopsis);
-		return EXIT_USAGE;
-	}
+	if ((rc = opts_parse(argc, argv, &u, on_opt, &f, 1, 1, &first)))
+		return rc == OPTS_HELP ? 0 : exit_status(rc);
 	if ((rc = store_open(&st, argv[first], f.dry_run ? STORE_READONLY : STORE_READWRITE)))
 		goto out;
 	if ((rc = store_requeue(st, &f, &n)))

@@ -37,15 +37,8 @@ int cmd_sql(int argc, char **argv)
 	struct out *o = NULL;
 	int rc, first = 0;
 
-	rc = opts_parse(argc, argv, &u, on_opt, &fmt, &first);
-	if (rc == OPTS_HELP)
-		return 0;
-	if (rc)
-		return exit_status(rc);
-	if (argc - first != 2) {
-		error_code(TR_EUSAGE, "usage: %s", u.synopsis);
-		return EXIT_USAGE;
-	}
+	if ((rc = opts_parse(argc, argv, &u, on_opt, &fmt, 2, 2, &first)))
+		return rc == OPTS_HELP ? 0 : exit_status(rc);
 	if ((rc = store_open(&st, argv[first], STORE_READWRITE)))
 		goto out;
 	o = out_new(stdout, fmt);

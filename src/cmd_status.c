@@ -116,15 +116,8 @@ int cmd_status(int argc, char **argv)
 	struct store *st = NULL;
 	int rc, first = 0;
 
-	rc = opts_parse(argc, argv, &u, on_opt, &c, &first);
-	if (rc == OPTS_HELP)
-		return 0;
-	if (rc)
-		return exit_status(rc);
-	if (argc - first != 1) {
-		error_code(TR_EUSAGE, "usage: %s", u.synopsis);
-		return EXIT_USAGE;
-	}
+	if ((rc = opts_parse(argc, argv, &u, on_opt, &c, 1, 1, &first)))
+		return rc == OPTS_HELP ? 0 : exit_status(rc);
 	if ((rc = store_open(&st, argv[first], STORE_READONLY)))
 		goto out;
 	if (!c.watch_ms) {

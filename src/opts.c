@@ -30,7 +30,8 @@ void opts_usage(FILE *f, const struct cmd_usage *u)
 	}
 }
 
-int opts_parse(int argc, char **argv, const struct cmd_usage *u, opt_fn fn, void *ctx, int *first)
+int opts_parse(int argc, char **argv, const struct cmd_usage *u, opt_fn fn, void *ctx,
+	       int min_args, int max_args, int *first)
 {
 	struct option longs[64];
 	char shorts[128];
@@ -80,5 +81,7 @@ int opts_parse(int argc, char **argv, const struct cmd_usage *u, opt_fn fn, void
 			return rc;
 	}
 	*first = optind;
+	if (argc - optind < min_args || argc - optind > max_args)
+		return error_code(TR_EUSAGE, "usage: %s (see 'trawl %s -h')", u->synopsis, argv[0]);
 	return 0;
 }

@@ -29,10 +29,11 @@ typedef int (*opt_fn)(void *ctx, int id, const char *arg);
 /*
  * Parses argv (argv[0] is the command name).  Returns OPTS_HELP after
  * printing usage to stdout for -h/--help, a negative code on a bad option
- * (message printed), or 0; positional arguments are left in
- * argv[*first .. argc-1].
+ * or a count of positional arguments outside [min_args, max_args] (message
+ * printed), or 0; positional arguments are left in argv[*first .. argc-1].
  */
-int opts_parse(int argc, char **argv, const struct cmd_usage *u, opt_fn fn, void *ctx, int *first);
+int opts_parse(int argc, char **argv, const struct cmd_usage *u, opt_fn fn, void *ctx,
+	       int min_args, int max_args, int *first);
 void opts_usage(FILE *f, const struct cmd_usage *u);
 
 /* The shared "-h, --help" row: put it last in every table. */

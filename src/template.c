@@ -8,6 +8,7 @@
  * wiped when the template is freed.  Output is bounded by the caller's cap.
  */
 #include "template.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -462,7 +463,6 @@ static int put_url(struct out *o, const char *v, size_t len, int plus)
 /* The value as a complete JSON string literal (TPL_JSON). */
 static int put_json(struct out *o, const char *v, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	char esc[6];
 	size_t i, start = 0, n;
 	int rc;
@@ -470,29 +470,9 @@ static int put_json(struct out *o, const char *v, size_t len)
 	if ((rc = put(o, "\"", 1)) < 0)
 		return rc;
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (!(n = json_escape_byte((unsigned char)v[i], esc)))
 			continue;
-		if ((rc = put(o, v + start, i - start)) < 0)
-			return rc;
-		n = 2;
-		esc[0] = '\\';
-		switch (c) {
-		case '"':  esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		if ((rc = put(o, esc, n)) < 0)
+		if ((rc = put(o, v + start, i - start)) < 0 || (rc = put(o, esc, n)) < 0)
 			return rc;
 		start = i + 1;
 	}

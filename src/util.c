@@ -134,6 +134,27 @@ int parse_int(const char *text, int min, int max, int *out)
 	return 0;
 }
 
+/*
+ * The plain decimal number at the start of text (digits with an optional
+ * fraction: no sign, exponent or hex): 0 with *v and *used, or -1.
+ */
+static int parse_decimal(const char *text, double *v, size_t *used)
+{
+	char number[64], *end;
+	size_t n = text ? strspn(text, "0123456789.") : 0;
+
+	if (!n || n >= sizeof(number))
+		return -1;
+	memcpy(number, text, n);
+	number[n] = '\0';
+	errno = 0;
+	*v = strtod(number, &end);
+	if (errno || *end || !isfinite(*v))
+		return -1;
+	*used = n;
+	return 0;
+}
+
 /* Parses a non-negative decimal number with an optional fraction and a unit
  * suffix from units[]; the result is number * multiplier, rounded. */
 struct unit {
@@ -144,19 +165,10 @@ struct unit {
 static int parse_with_unit(const char *text, const struct unit *units, double bare,
 			   int64_t min, int64_t max, int64_t *out)
 {
-	char number[64], *end;
 	size_t n;
 	double v, mult = bare;
 
-	/* plain decimal digits with an optional fraction: no sign, exponent or hex */
-	n = text ? strspn(text, "0123456789.") : 0;
-	if (!n || n >= sizeof(number))
-		return -1;
-	memcpy(number, text, n);
-	number[n] = '\0';
-	errno = 0;
-	v = strtod(number, &end);
-	if (errno || *end || !isfinite(v))
+	if (parse_decimal(text, &v, &n))
 		return -1;
 	if (text[n]) {
 		const struct unit *u;
@@ -205,17 +217,9 @@ int parse_rate(const char *text, double *per_second)
 		return 0;
 	}
 	{
-		/* plain decimal digits with an optional fraction: no sign, exponent or hex */
-		char number[64];
-		size_t n = strspn(text, "0123456789.");
+		size_t n;
 
-		if (!n || n >= sizeof(number))
-			return -1;
-		memcpy(number, text, n);
-		number[n] = '\0';
-		errno = 0;
-		v = strtod(number, &end);
-		if (errno || *end || !isfinite(v) || v <= 0)
+		if (parse_decimal(text, &v, &n) || v <= 0)
 			return -1;
 		end = (char *)text + n;
 	}
@@ -358,9 +362,34 @@ static size_t utf8_seq(const char *s, size_t len)
 	return n;
 }
 
-int buf_add_json_string(struct buf *b, const char *s, size_t len)
+size_t json_escape_byte(unsigned char c, char esc[6])
 {
 	static const char hex[] = "0123456789abcdef";
+	char one;
+
+	if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		return 0;
+	switch (c) {
+	case '"': one = '"'; break;
+	case '\\': one = '\\'; break;
+	case '\n': one = 'n'; break;
+	case '\r': one = 'r'; break;
+	case '\t': one = 't'; break;
+	case '\b': one = 'b'; break;
+	case '\f': one = 'f'; break;
+	default:
+		memcpy(esc, "\\u00", 4);
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		return 6;
+	}
+	esc[0] = '\\';
+	esc[1] = one;
+	return 2;
+}
+
+int buf_add_json_string(struct buf *b, const char *s, size_t len)
+{
 	size_t i, start = 0;
 
 	if (buf_add(b, "\"", 1))
@@ -383,24 +412,11 @@ int buf_add_json_string(struct buf *b, const char *s, size_t len)
 			start = i + 1;
 			continue;
 		}
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (!(n = json_escape_byte(c, esc)))
 			continue;
 		if (buf_add(b, s + start, i - start))
 			return -1;
 		start = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
 		if (buf_add(b, esc, n))
 			return -1;
 	}

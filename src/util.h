@@ -87,7 +87,9 @@ void buf_release(struct buf *b);    /* frees the memory */
 /* Takes ownership of the bytes (NUL-terminated); the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len);
 
-/* Appends s as a JSON string literal, quotes included. */
+/* The JSON escape of byte c into esc (\\n, \\u001f, ...): its length, or 0 when c needs none. */
+size_t json_escape_byte(unsigned char c, char esc[6]);
+/* Appends s as a JSON string literal, quotes included (invalid UTF-8 becomes U+FFFD). */
 int buf_add_json_string(struct buf *b, const char *s, size_t len);
 
 /* Is s[0..len) valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
