@@ -34,6 +34,10 @@
 #define URL_CAP (64 * 1024)
 #define BODY_CAP (16 << 20)
 #define RATE_WINDOW 10                  /* seconds of history behind items/s */
+/* The start queue is refilled below LOW up to HIGH claimed items: deep
+ * enough that slots never wait for a claim, bounded by concurrency. */
+#define QUEUE_LOW(r) (4 * (r)->cfg->concurrency)
+#define QUEUE_HIGH(r) (16 * (r)->cfg->concurrency)
 
 struct host {
 	char name[256];
@@ -365,7 +369,7 @@ static void record(struct runner *r, struct item *it, enum item_state state, int
 
 static int claim(struct runner *r, int64_t now)
 {
-	int want = 2 * r->cfg->concurrency - r->qlen, n = 0, i, rc;
+	int want = QUEUE_HIGH(r) - r->qlen, n = 0, i, rc;
 	struct claimed_item *got;
 
 	if (want <= 0)
@@ -390,7 +394,7 @@ static int claim(struct runner *r, int64_t now)
 
 static int want_claim(const struct runner *r, int64_t now)
 {
-	return !r->stopping && r->qlen < r->cfg->concurrency && now >= r->next_claim_at;
+	return !r->stopping && r->qlen < QUEUE_LOW(r) && now >= r->next_claim_at;
 }
 
 static void fill_stats(struct runner *r)
@@ -467,7 +471,7 @@ static int flush_due(const struct runner *r, int64_t now)
 		return 1;
 	if (r->nfin && now - r->last_flush >= r->cfg->commit_interval_ms)
 		return 1;
-	if (want_claim(r, now) && (r->qlen == 0 || now - r->last_flush >= 50))
+	if (want_claim(r, now))
 		return 1;
 	return now - r->last_heartbeat >= HEARTBEAT_MS;
 }
