@@ -15,8 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A run whose heartbeat is older than this is taken for dead. */
-#define HEARTBEAT_STALE_MS 15000
+/* A run whose heartbeat is older than this is taken for dead (its pid may
+ * have been reused); a live run beats every second. */
+#define HEARTBEAT_STALE_MS 3600000
 /* The outcomes shown are those of the last this many attempts. */
 #define RECENT_ATTEMPTS 10000
 
@@ -86,6 +87,9 @@ static int report_once(struct store *st, const char *path, int json)
 	r.recent_window = RECENT_ATTEMPTS;
 	if (rc || (rc = store_recent_outcomes(st, RECENT_ATTEMPTS, r.recent, 5, &r.nrecent)))
 		goto out;
+	/* a live run whose heartbeat is late (a commit waiting on another
+	 * process's lock) is still running; an hour of silence means its pid
+	 * was reused by some other process */
 	r.run_alive = r.have_run && !r.run.ended_at && r.now - r.run.heartbeat_at < HEARTBEAT_STALE_MS &&
 		      process_alive(r.run.pid);
 	if (json)

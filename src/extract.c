@@ -568,29 +568,31 @@ static int raw_eval(const struct jpath *jp, const char *body, size_t len, const 
 	return 0;
 }
 
-/* Could this number have been rounded by the double it went through?  (2^53
- * itself could stand for 2^53 + 1.) */
-static int maybe_rounded(const struct value *v)
-{
-	if (v->type == VAL_INT)
-		return v->i == (int64_t)MAX_SAFE_INT || v->i == -(int64_t)MAX_SAFE_INT;
-	return v->type == VAL_REAL && v->d == floor(v->d) && fabs(v->d) >= MAX_SAFE_INT;
-}
-
-/* Replaces a rounded big integer in out with its exact value from the body. */
-static int exact_number(const struct jpath *jp, const char *body, size_t len, struct value *out)
+/*
+ * Makes a number's value follow its literal, as json_extract() does: a
+ * literal with a fraction or an exponent is REAL (7.00 too); an integer
+ * literal is INTEGER, exactly, even past 2^53 where the double that cJSON
+ * kept is rounded; one past int64 is its exact digits as TEXT.
+ */
+static int number_as_written(const struct jpath *jp, const char *body, size_t len, struct value *out)
 {
 	const char *v;
 	size_t n, i;
 	char digits[32];
 	char *end;
 	long long ll;
+	double d = out->type == VAL_INT ? (double)out->i : out->d;
 
 	if (raw_eval(jp, body, len, &v, &n) || !n)
 		return 0;
 	for (i = (v[0] == '-'); i < n; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return 0; /* a fraction or an exponent: a REAL is what it means */
+		if (v[i] < '0' || v[i] > '9') {
+			out->type = VAL_REAL;
+			out->d = d;
+			return 0;
+		}
+	if (out->type == VAL_INT && fabs(d) < MAX_SAFE_INT)
+		return 0; /* exact already */
 	if (n < sizeof(digits)) {
 		memcpy(digits, v, n);
 		digits[n] = '\0';
@@ -636,9 +638,13 @@ int extractor_run(const struct extractor *x, const char *body, size_t len, struc
 	}
 	rc = extractor_eval(x, root, out, err, errlen);
 	for (i = 0; !rc && i < x->n; i++)
-		if (maybe_rounded(&out[i]) && exact_number(x->paths[i], body, len, &out[i])) {
-			clear_values(out, x->n);
-			rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		if (out[i].type == VAL_INT || out[i].type == VAL_REAL) {
+			const cJSON *node = jpath_eval(x->paths[i], root);
+
+			if (cJSON_IsNumber(node) && number_as_written(x->paths[i], body, len, &out[i])) {
+				clear_values(out, x->n);
+				rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+			}
 		}
 out:
 	cJSON_Delete(root);

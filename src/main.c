@@ -122,8 +122,10 @@ int main(int argc, char **argv)
 		error_code(TR_EUSAGE, "unknown command '%s' (see 'trawl help')", argv[1]);
 		return EXIT_USAGE;
 	}
-	/* past a file-size limit, a write should fail (and be reported), not kill us */
+	/* past a file-size limit, or into a closed pipe, a write should fail (and
+	 * be reported with exit code 4), not kill us */
 	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	status = c->fn(argc - 1, argv + 1);
 	if (status == EXIT_OK || status == EXIT_FAILED) {
 		int rc = check_stdout();

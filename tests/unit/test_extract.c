@@ -179,9 +179,16 @@ TEST(types)
 	v = run1("$.n", "{\"n\": -7}");
 	CHECK_EQ_INT(v.type, VAL_INT);
 	CHECK_EQ_INT(v.i, -7);
+	/* the literal decides, as in json_extract(): an exponent or a fraction is REAL */
 	v = run1("$.n", "{\"n\": 1e2}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, 100, 0);
+	v = run1("$.n", "{\"n\": 7.00}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, 7, 0);
+	v = run1("$.n", "{\"n\": -0}");
 	CHECK_EQ_INT(v.type, VAL_INT);
-	CHECK_EQ_INT(v.i, 100);
+	CHECK_EQ_INT(v.i, 0);
 	v = run1("$.n", "{\"n\": 9007199254740992}");
 	CHECK_EQ_INT(v.type, VAL_INT);
 	CHECK_EQ_INT(v.i, INT64_C(9007199254740992));
