@@ -143,6 +143,9 @@ static int parse_index(struct jpath *p, size_t *i, char *err, size_t errlen)
 			j++;
 			if (t[j] < '0' || t[j] > '9')
 				return bad_path(p, j, "expected an array index", err, errlen);
+		} else if (t[j] != ']') {
+			/* SQLite knows [#] and [#-N] only */
+			return bad_path(p, j, "expected '-' or ']' after '#'", err, errlen);
 		}
 	} else if (t[j] < '0' || t[j] > '9') {
 		return bad_path(p, j, "expected an array index", err, errlen);
@@ -444,9 +447,16 @@ static int is_json_space(char c)
  * without building them; the body has already been parsed, so it is valid.
  */
 
+/* cJSON takes every byte up to 0x20 (NUL and control bytes too) for
+ * whitespace; the walk must see the same document. */
+static int raw_space(char c)
+{
+	return (unsigned char)c <= 0x20;
+}
+
 static const char *raw_ws(const char *p, const char *e)
 {
-	while (p < e && is_json_space(*p))
+	while (p < e && raw_space(*p))
 		p++;
 	return p;
 }
@@ -460,9 +470,10 @@ static const char *raw_string_end(const char *p, const char *e)
 	return p < e ? p + 1 : e;
 }
 
-/* Returns the byte after the value starting at p. */
+/* Returns the byte after the value starting at p (at least p + 1 when p < e). */
 static const char *raw_skip(const char *p, const char *e)
 {
+	const char *start = p;
 	int depth = 0;
 
 	if (p >= e)
@@ -470,9 +481,9 @@ static const char *raw_skip(const char *p, const char *e)
 	if (*p == '"')
 		return raw_string_end(p, e);
 	if (*p != '{' && *p != '[') {
-		while (p < e && !strchr(",}] \t\r\n", *p))
+		while (p < e && !raw_space(*p) && *p != ',' && *p != '}' && *p != ']')
 			p++;
-		return p;
+		return p > start ? p : start + 1;
 	}
 	while (p < e) {
 		if (*p == '"') {
@@ -488,28 +499,108 @@ static const char *raw_skip(const char *p, const char *e)
 	return e;
 }
 
-/* Does the raw string at p (at its '"') equal key?  Escapes are compared decoded
- * for the simple ones; a key with \u escapes is left to cJSON's answer (no match). */
+static int hex4(const char *p, const char *e, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	if (e - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Decodes the escape at p (just after the backslash) into out (UTF-8, as
+ * cJSON decodes it); returns the bytes written (0: not an escape cJSON
+ * takes) and moves *pp past the escape.
+ */
+static size_t raw_unescape(const char **pp, const char *e, char out[4])
+{
+	const char *p = *pp;
+	unsigned cp, lo;
+	size_t n;
+
+	switch (*p) {
+	case 'n': out[0] = '\n'; break;
+	case 't': out[0] = '\t'; break;
+	case 'r': out[0] = '\r'; break;
+	case 'b': out[0] = '\b'; break;
+	case 'f': out[0] = '\f'; break;
+	case '"': case '\\': case '/': out[0] = *p; break;
+	case 'u':
+		if (hex4(p + 1, e, &cp))
+			return 0;
+		p += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (e - p < 7 || p[1] != '\\' || p[2] != 'u' || hex4(p + 3, e, &lo) ||
+			    lo < 0xdc00 || lo > 0xdfff)
+				return 0;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			p += 6;
+		} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+			return 0;
+		}
+		if (cp < 0x80) {
+			out[0] = (char)cp;
+			n = 1;
+		} else if (cp < 0x800) {
+			out[0] = (char)(0xc0 | (cp >> 6));
+			out[1] = (char)(0x80 | (cp & 0x3f));
+			n = 2;
+		} else if (cp < 0x10000) {
+			out[0] = (char)(0xe0 | (cp >> 12));
+			out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[2] = (char)(0x80 | (cp & 0x3f));
+			n = 3;
+		} else {
+			out[0] = (char)(0xf0 | (cp >> 18));
+			out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[3] = (char)(0x80 | (cp & 0x3f));
+			n = 4;
+		}
+		*pp = p;
+		return n;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* Does the raw string at p (at its '"') equal key, escapes decoded as cJSON
+ * decodes them?  cJSON's keys end at a NUL, so a key holding one (raw or
+ * \u0000) can only match up to it: such a key never matches here, and the
+ * walk gives up (-1) when that prefix is the key, rather than guess: the
+ * value then stays as cJSON gave it. */
 static int raw_key_is(const char *p, const char *e, const char *key)
 {
-	for (p++; p < e && *p != '"'; p++, key++) {
-		char c = *p;
+	for (p++; p < e && *p != '"'; p++) {
+		char dec[4];
+		size_t n = 1, i;
 
-		if (c == '\\') {
-			if (++p >= e)
+		dec[0] = *p;
+		if (*p == '\\') {
+			if (++p >= e || !(n = raw_unescape(&p, e, dec)))
 				return 0;
-			switch (*p) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case '"': case '\\': case '/': c = *p; break;
-			default: return 0;
-			}
 		}
-		if (*key != c)
-			return 0;
+		for (i = 0; i < n; i++, key++) {
+			if (!dec[i])
+				return *key ? 0 : -1; /* cJSON's view of this key ends here */
+			if (*key != dec[i])
+				return 0;
+		}
 	}
 	return p < e && *key == '\0';
 }
@@ -533,6 +624,8 @@ static int raw_eval(const struct jpath *jp, const char *body, size_t len, const 
 			for (p = raw_ws(p + 1, e); p < e && *p == '"';) {
 				int hit = raw_key_is(p, e, s->key);
 
+				if (hit < 0)
+					return -1;
 				p = raw_ws(raw_string_end(p, e), e);   /* at ':' */
 				p = raw_ws(p + 1, e);                    /* the value */
 				if (hit)

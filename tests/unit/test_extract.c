@@ -40,7 +40,7 @@ TEST(compile_errors)
 	expect_bad("$[ 1]", "bad path '$[ 1]': expected an array index at offset 2");
 	expect_bad("$[1 ]", "bad path '$[1 ]': expected ']' at offset 3");
 	expect_bad("$[#-]", "bad path '$[#-]': expected an array index at offset 4");
-	expect_bad("$[#+1]", "bad path '$[#+1]': expected ']' at offset 3");
+	expect_bad("$[#+1]", "bad path '$[#+1]': expected '-' or ']' after '#' at offset 3");
 	expect_bad("$[1]x", "bad path '$[1]x': expected '.' or '[' at offset 4");
 	expect_bad("$[1.5]", "bad path '$[1.5]': expected ']' at offset 3");
 	expect_bad("$.\"abc", "bad path '$.\"abc': unterminated quoted key at offset 2");
@@ -436,6 +436,65 @@ TEST(deep_nesting)
 	extractor_free(x);
 }
 
+static struct value runlen(const char *path, const char *body, size_t len)
+{
+	const char *names[1] = { "f" };
+	const char *paths[1];
+	struct extractor *x = NULL;
+	struct value v;
+	char err[256];
+
+	paths[0] = path;
+	memset(&v, 0, sizeof v);
+	if (!CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0))
+		return v;
+	if (!CHECK_EQ_INT(extractor_run(x, body, len, &v, err, sizeof err), 0))
+		fprintf(stderr, "  %s: %s\n", path, err);
+	extractor_free(x);
+	return v;
+}
+
+/* Inputs the fuzzer found (tests/fuzz/corpus/jpath/bug-*), each now a case. */
+TEST(fuzz_findings)
+{
+	struct jpath *p = NULL;
+	struct value v;
+	char err[256];
+
+	/* [#2] is not SQLite syntax: only [#] and [#-N] */
+	CHECK(jpath_compile(&p, "$[#2]", err, sizeof err) < 0);
+	jpath_free(p);
+	p = NULL;
+	/* a key with a NUL byte: cJSON's view of it ends at the NUL (runlen: not strlen) */
+	v = runlen("$.n", "{\"n\0x\":1,\"n\":99999999999999999999}", 34);
+	CHECK(v.type == VAL_INT || v.type == VAL_REAL);
+	value_release(&v);
+	/* a \u escape in a key names the same key as the plain letter */
+	v = run1("$.a", "{\"\\u0061\":2.5,\"a\":7}");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, 2.5, 0);
+	v = run1("$.a", "{\"\\u0061\":18446744073709551616,\"a\":7}");
+	CHECK_EQ_INT(v.type, VAL_TEXT);
+	CHECK_EQ_STR(v.s, "18446744073709551616");
+	value_release(&v);
+	/* control bytes count as whitespace, as cJSON counts them */
+	v = run1("$[1]", "[\x01 0,5.5]");
+	CHECK_EQ_INT(v.type, VAL_REAL);
+	CHECK_NEAR(v.d, 5.5, 0);
+	/* a NUL between elements neither hangs nor picks the wrong one */
+	{
+		static const char body[] = "[\0 1]";
+		const char *names[1] = { "f" }, *paths[1] = { "$[#-1]" };
+		struct extractor *x = NULL;
+
+		CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0);
+		CHECK_EQ_INT(extractor_run(x, body, sizeof(body) - 1, &v, err, sizeof err), 0);
+		CHECK_EQ_INT(v.type, VAL_INT);
+		CHECK_EQ_INT(v.i, 1);
+		extractor_free(x);
+	}
+}
+
 TEST(exact_big_numbers)
 {
 	struct value v;
@@ -480,5 +539,6 @@ int main(void)
 	RUN(guard_page);
 	RUN(deep_nesting);
 	RUN(exact_big_numbers);
+	RUN(fuzz_findings);
 	return unit_done();
 }
