@@ -454,7 +454,8 @@ static int flush(struct runner *r, int64_t now)
 		return rc;
 	for (i = 0; i < n; i++)
 		item_free(r->fin[i]);
-	memmove(r->fin, r->fin + n, (r->nfin - n) * sizeof(*r->fin));
+	if (r->nfin > n)
+		memmove(r->fin, r->fin + n, (r->nfin - n) * sizeof(*r->fin));
 	r->nfin -= n;
 	r->finbytes = 0;
 	r->last_flush = now;

@@ -39,8 +39,15 @@ ERR=""
 RC=0
 T0=$(date +%s%N)
 
+FINISHED=0
+
 _cleanup() {
-	local p
+	local rc=$? p
+	if [ "$FINISHED" = 0 ]; then
+		# the script stopped before `finish` (set -e, or a signal): say so in the summary
+		echo "not ok - the test script stopped early (exit $rc)"
+		echo "$PASSED passed, $((FAILED + 1)) failed"
+	fi
 	for p in "${PIDS[@]:-}"; do
 		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
 	done
@@ -50,6 +57,9 @@ _cleanup() {
 	rm -rf "$DIR"
 }
 trap _cleanup EXIT
+set -E
+# where an unexpected failure stopped the script (only while errexit is on)
+trap '_st=$?; [[ $- != *e* ]] || echo "# line $LINENO: exit status $_st from: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -158,10 +168,8 @@ expect_exit() {
 run_cmd() { _run "$@"; }
 
 _run() {
-	set +e
-	"$@" >"$DIR/.out" 2>"$DIR/.err"
-	RC=$?
-	set -e
+	RC=0
+	"$@" >"$DIR/.out" 2>"$DIR/.err" || RC=$?
 	OUT=$(cat "$DIR/.out")
 	ERR=$(cat "$DIR/.err")
 }
@@ -290,10 +298,8 @@ wait_pid() {
 		RC=timeout
 		return 1
 	fi
-	set +e
-	wait "$pid"
-	RC=$?
-	set -e
+	RC=0
+	wait "$pid" || RC=$?
 	untrack "$pid"
 	return 0
 }
@@ -304,6 +310,7 @@ finish() {
 	local t=$(( ($(date +%s%N) - T0) / 1000000 ))
 	echo "# $(basename "$0"): ${t} ms"
 	echo "$PASSED passed, $FAILED failed"
+	FINISHED=1
 	if [ "$FAILED" -gt 0 ]; then
 		exit 1
 	fi

@@ -92,6 +92,20 @@ expect_exit 0 "$TRAWL" export url.db --format jsonl --columns key
 check_eq "export gives the keys back exactly" "$(jq -r '.key' <<<"$OUT" | grep -c -x -F -e 'café €' -e '日本語' -e "it's" -e '..' -e '1'"'"'); DROP TABLE items;--')" 5
 invariant url.db url
 
+note "scenario: exported keys read back exactly (CSV by an RFC 4180 reader, TSV, JSON Lines)"
+"$TRAWL" export url.db --format csv --columns key,path >url-export.csv
+rm -f back.db
+sqlite3 back.db ".import --csv url-export.csv t"
+check_eq "csv: every key reads back byte for byte" \
+	"$(sqlite3 back.db "SELECT hex(key) FROM t ORDER BY hex(key)")" "$(sqlite3 url.db "SELECT hex(key) FROM items ORDER BY hex(key)")"
+check_eq "csv: paths read back" "$(sqlite3 back.db "SELECT count(*) FROM t WHERE path LIKE '/echo/%'")" "${#KEYS[@]}"
+"$TRAWL" export url.db --format tsv --columns key,path,state >url-export.tsv
+check_eq "tsv: one line per row plus the header" "$(wc -l <url-export.tsv)" $((${#KEYS[@]} + 1))
+check_eq "tsv: every line has exactly 3 fields" "$(awk -F '\t' 'NF != 3' url-export.tsv | wc -l)" 0
+"$TRAWL" export url.db --format jsonl --columns key >url-export.jsonl
+check_eq "jsonl: every key reads back exactly" \
+	"$(jq -c '.key' url-export.jsonl | sort)" "$(sqlite3 url.db "SELECT json_quote(key) FROM items" | jq -c . | sort)"
+
 note "scenario: keys in a query string"
 "$TRAWL" init q.db --url "$BASE/echo/q?k={id}&x=1" --field 'query=$.query' -q
 printf 'id\n"a&b=c"\n"sp ace"\n"é#"\n' >q.csv
@@ -126,7 +140,43 @@ check_eq "the mock never saw them" "$(stats | jq '[.paths | keys[] | select(test
 check_eq "no injected header reached the server" "$(sql hdr.db "SELECT count(*) FROM results WHERE injected IS NOT NULL")" 0
 check_eq "the others done with the header as given" \
 	"$(sql hdr.db "SELECT count(*) FROM results r JOIN items i ON i.id = r.item_id WHERE r.xkey = i.key")" 3
+"$TRAWL" export hdr.db --format csv --state all --columns key,state,last_error >hdr-export.csv
+rm -f back2.db
+sqlite3 back2.db ".import --csv hdr-export.csv t"
+check_eq "csv export of CR/LF keys reads back byte for byte" \
+	"$(sqlite3 back2.db "SELECT hex(key) FROM t ORDER BY 1")" "$(sqlite3 hdr.db "SELECT hex(key) FROM items ORDER BY 1")"
 invariant hdr.db hdr
+
+# ---- other columns in every template ------------------------------------------------------
+note "scenario: input columns in the path, query, header and JSON body"
+"$TRAWL" init cols.db --url "$BASE/echo/{kind}/{id}?lang={lang}" --key id --columns kind,lang \
+	--header 'X-Kind: {kind}' --header 'X-Both: {lang}-{id}' --data '{"id": {id}, "lang": {lang}, "kind": {kind}}' \
+	--field 'path=$.path' --field 'query=$.query' --field 'xkind=$.headers.x-kind' \
+	--field 'xboth=$.headers.x-both' --field 'sent=$.body' -q
+printf 'id,kind,lang\n7,"a b","fr-CA"\n"0042",k/2,"é"\n' >cols.csv
+"$TRAWL" add cols.db cols.csv -q
+expect_exit 0 "$TRAWL" run cols.db -q
+row() { sql cols.db "SELECT $2 FROM results r JOIN items i ON i.id = r.item_id WHERE i.key = '$1'"; }
+check_eq "columns: path" "$(row 7 path)" "/echo/a%20b/7"
+check_eq "columns: query" "$(row 7 query)" "lang=fr-CA"
+check_eq "columns: header" "$(row 7 xkind)" "a b"
+check_eq "columns: two columns in one header" "$(row 7 xboth)" "fr-CA-7"
+check_eq "columns: a numeric-looking key stays a JSON string" "$(row 0042 "json_type(sent, '$.id') || ':' || json_extract(sent, '$.id')")" "text:0042"
+check_eq "columns: body columns" "$(row 0042 "json_extract(sent, '$.lang') || ':' || json_extract(sent, '$.kind')")" "é:k/2"
+check_eq "columns: slash in a column encoded" "$(row 0042 path)" "/echo/k%2F2/0042"
+check_eq "columns: UTF-8 header value" "$(row 0042 xboth)" "é-0042"
+
+note "scenario: a form body template form-encodes values"
+"$TRAWL" init form.db --url "$BASE/echo/form" --content-type application/x-www-form-urlencoded \
+	--data 'k={id}&x=1' --field 'sent=$.body' --field 'ctype=$.headers.content-type' -q
+printf 'id\n"a b&c=d"\n"é+%%"\n\n' >form.csv
+"$TRAWL" add form.db form.csv -q
+expect_exit 0 "$TRAWL" run form.db -q
+check_eq "form: space as +, reserved bytes encoded" \
+	"$(sql form.db "SELECT r.sent FROM results r JOIN items i ON i.id = r.item_id WHERE i.key = 'a b&c=d'")" "k=a+b%26c%3Dd&x=1"
+check_eq "form: UTF-8, plus and percent encoded" \
+	"$(sql form.db "SELECT r.sent FROM results r JOIN items i ON i.id = r.item_id WHERE i.key = 'é+%'")" "k=%C3%A9%2B%25&x=1"
+check_eq "form: the content type sent" "$(sql form.db "SELECT DISTINCT ctype FROM results")" "application/x-www-form-urlencoded"
 
 # ---- JSON bodies ------------------------------------------------------------------------
 note "scenario: a JSON body template always makes valid JSON holding the key"

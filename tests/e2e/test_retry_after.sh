@@ -23,26 +23,35 @@ if [ "${#ts[@]}" = 2 ]; then
 	gap=$((ts[1] - ts[0]))
 	note "retry came after $gap ms"
 	check_ge "the retry waited at least 2 s" "$gap" 1950
-	check_le "the retry did not wait much longer" "$gap" 4000
+	check_le "the retry did not wait much longer" "$gap" 5000
 fi
 check_eq "the 429 was recorded with its Retry-After" \
 	"$(sql ra.db "SELECT http_status || ':' || retry_after_ms || ':' || outcome FROM attempts ORDER BY id LIMIT 1")" "429:2000:retry"
 check_eq "then done" "$(sql ra.db "SELECT state || ':' || attempts FROM items")" "done:2"
 
 # ---- HTTP-date ----------------------------------------------------------------------------
-note "scenario: Retry-After as an HTTP-date 3 s ahead"
+note "scenario: Retry-After as an HTTP-date 3 s ahead, in each of the three formats"
 "$TRAWL" init date.db --url "$BASE/retry-after/{id}?value={when}" --key id --columns when "${FAST[@]}" -q
 due_s=$(($(date +%s) + 3))
-printf 'id,when\nra-date,"%s"\n' "$(date -u -d "@$due_s" '+%a, %d %b %Y %H:%M:%S GMT')" >date.csv
+{
+	echo "id,when"
+	printf 'ra-imf,"%s"\n' "$(date -u -d "@$due_s" '+%a, %d %b %Y %H:%M:%S GMT')"
+	printf 'ra-rfc850,"%s"\n' "$(date -u -d "@$due_s" '+%A, %d-%b-%y %H:%M:%S GMT')"
+	printf 'ra-asctime,"%s"\n' "$(date -u -d "@$due_s" '+%a %b %e %H:%M:%S %Y')"
+} >date.csv
 "$TRAWL" add date.db date.csv -q
 expect_exit 0 "$TRAWL" run date.db -q
-mapfile -t ts < <(log_times /retry-after/ra-date)
-check_eq "date: two requests" "${#ts[@]}" 2
-if [ "${#ts[@]}" = 2 ]; then
-	check_ge "date: the retry came at or after the date" "${ts[1]}" $((due_s * 1000 - 50))
-	check_le "date: not much later" "${ts[1]}" $((due_s * 1000 + 2500))
-fi
-check_eq "date: done" "$(sql date.db "SELECT state FROM items")" "done"
+for k in ra-imf ra-rfc850 ra-asctime; do
+	mapfile -t ts < <(log_times "/retry-after/$k?")
+	check_eq "date $k: two requests" "${#ts[@]}" 2
+	if [ "${#ts[@]}" = 2 ]; then
+		check_ge "date $k: the retry came at or after the date" "${ts[1]}" $((due_s * 1000 - 50))
+		# three 429s at once also slow the host down: the last retry may wait a little more
+		check_le "date $k: not much later" "${ts[1]}" $((due_s * 1000 + 6000))
+	fi
+	check_ge "date $k: Retry-After recorded" "$(sql date.db "SELECT max(ifnull(retry_after_ms, 0)) FROM attempts a JOIN items i ON i.id = a.item_id WHERE i.key = '$k'")" 1000
+done
+check_eq "date: all done" "$(count_items date.db "state = 'done'")" 3
 
 note "scenario: garbage, negative and past-date Retry-After values are ignored"
 "$TRAWL" init junk.db --url "$BASE/retry-after/{id}?value={v}" --key id --columns v "${FAST[@]}" -q
@@ -50,7 +59,7 @@ printf 'id,v\nj-garbage,soon-ish\nj-neg,-5\nj-past,"Wed, 21 Oct 2015 07:28:00 GM
 "$TRAWL" add junk.db junk.csv -q
 t0=$(now_ms)
 expect_exit 0 "$TRAWL" run junk.db -q
-check_le "junk values: the crawl was not held up (a 429 still slows the host)" "$(($(now_ms) - t0))" 15000
+check_le "junk values: the crawl was not held up (a 429 still slows the host)" "$(($(now_ms) - t0))" 20000
 check_eq "junk values: all done" "$(count_items junk.db "state = 'done'")" 4
 check_eq "junk values: retried once each" "$(count_items junk.db "attempts = 2")" 4
 check_eq "junk values: not taken as a delay" \

@@ -11,7 +11,7 @@ start_mock --latency-ms 4 --token "$TOKEN_VALUE" --log "$DIR/mock.log"
 # ---- a 500-item crawl ----------------------------------------------------------------
 note "scenario: 500 items, 3 fields, all done with the right types"
 "$TRAWL" init basic.db --url "$BASE/items/{id}" --key id \
-	--field 'title=$.title' --field 'n=$.n' --field 'nested=$.nested' \
+	--field 'title=$.title' --field 'n=$.n' --field 'nested=$.nested' --field 'price=$.price' \
 	--concurrency 2 --backoff-base 50ms --backoff-cap 500ms --commit-interval 100ms -q
 seq 1 500 | sed 's/^/k/' >keys.txt
 "$TRAWL" add basic.db keys.txt -q
@@ -47,6 +47,10 @@ check_eq "500 results" "$(sql basic.db "SELECT count(*) FROM results")" 500
 check_eq "typeof title/n/nested" \
 	"$(sql basic.db "SELECT DISTINCT typeof(title) || '/' || typeof(n) || '/' || typeof(nested) FROM results")" \
 	"text/integer/text"
+# price is n/4 with 2 decimals: 3.50, 5.25 and 7.00 for ids of 2, 3 and 4 characters
+check_eq "a JSON number with a fraction is REAL, even 7.00" \
+	"$(sql basic.db "SELECT group_concat(t, ',') FROM (SELECT DISTINCT typeof(price) AS t FROM results)")" "real"
+check_eq "price values" "$(sql basic.db "SELECT count(*) FROM results WHERE price = n / 4.0")" 500
 check_eq "title values" "$(sql basic.db "SELECT count(*) FROM results r JOIN items i ON i.id = r.item_id WHERE r.title = 'Item ' || i.key")" 500
 check_eq "n values (7 * length of the id)" \
 	"$(sql basic.db "SELECT count(*) FROM results r JOIN items i ON i.id = r.item_id WHERE r.n = 7 * length(i.key)")" 500
@@ -73,24 +77,24 @@ check_eq "a second run fetches nothing" "$(stat_requests)" 500
 note "scenario: export csv, tsv and jsonl with headers"
 "$TRAWL" export basic.db >all.csv
 check_eq "csv header ends in CRLF" "$(head -n 1 all.csv | od -An -tx1 | tr -d ' \n' | tail -c 4)" "0d0a"
-check_eq "csv header names" "$(head -n 1 all.csv | tr -d '\r')" "key,title,n,nested,state,http_status,last_error"
+check_eq "csv header names" "$(head -n 1 all.csv | tr -d '\r')" "key,title,n,nested,price,state,http_status,last_error"
 check_eq "csv rows" "$(wc -l <all.csv)" 501
 check_eq "csv: every line ends in CRLF" "$(grep -c $'\r$' all.csv)" 501
-check_eq "csv row for k1" "$(sed -n 2p all.csv | tr -d '\r')" 'k1,Item k1,14,"{""a"":{""b"":[1,2,3]}}",done,200,'
+check_eq "csv row for k1" "$(sed -n 2p all.csv | tr -d '\r')" 'k1,Item k1,14,"{""a"":{""b"":[1,2,3]}}",3.5,done,200,'
 "$TRAWL" export basic.db --format tsv >all.tsv
-check_eq "tsv header" "$(head -n 1 all.tsv)" "$(printf 'key\ttitle\tn\tnested\tstate\thttp_status\tlast_error')"
+check_eq "tsv header" "$(head -n 1 all.tsv)" "$(printf 'key\ttitle\tn\tnested\tprice\tstate\thttp_status\tlast_error')"
 check_eq "tsv rows" "$(wc -l <all.tsv)" 501
-check_eq "tsv row for k1" "$(sed -n 2p all.tsv)" "$(printf 'k1\tItem k1\t14\t{"a":{"b":[1,2,3]}}\tdone\t200\t')"
+check_eq "tsv row for k1" "$(sed -n 2p all.tsv)" "$(printf 'k1\tItem k1\t14\t{"a":{"b":[1,2,3]}}\t3.5\tdone\t200\t')"
 "$TRAWL" export basic.db --format jsonl >all.jsonl
 check_eq "jsonl lines" "$(wc -l <all.jsonl)" 500
 check_eq "every jsonl line is an object" "$(jq -c 'select(type == "object")' all.jsonl | wc -l)" 500
 check_eq "jsonl: n is a number, title a string" \
-	"$(head -n 1 all.jsonl | jq -r '[(.n | type), (.title | type), .key] | join(",")')" "number,string,k1"
+	"$(head -n 1 all.jsonl | jq -r '[(.n | type), (.title | type), .key, (.price | tostring)] | join(",")')" "number,string,k1,3.5"
 "$TRAWL" export basic.db --columns key,n,http_status,attempts >cols.csv
 check_eq "export --columns header" "$(head -n 1 cols.csv | tr -d '\r')" "key,n,http_status,attempts"
 check_eq "export --columns row" "$(sed -n 3p cols.csv | tr -d '\r')" "k2,14,200,1"
 expect_exit 0 "$TRAWL" export basic.db --state failed
-check_eq "no failed rows: only the header" "$(printf '%s\n' "$OUT" | tr -d '\r')" "key,title,n,nested,state,http_status,last_error"
+check_eq "no failed rows: only the header" "$(printf '%s\n' "$OUT" | tr -d '\r')" "key,title,n,nested,price,state,http_status,last_error"
 expect_exit 2 "$TRAWL" export basic.db --columns key,nosuch
 check_contains "unknown export column named" "$ERR" "nosuch"
 
@@ -151,6 +155,30 @@ for f in post.db post.db-wal post.db-shm; do
 done
 check_eq "the token is not in the settings" "$(sql post.db "SELECT count(*) FROM settings WHERE instr(value, '$TOKEN_VALUE') > 0")" 0
 check_eq "the header is stored as a template" "$("$TRAWL" config post.db headers)" 'Authorization: Bearer ${TOKEN}'
+
+note "scenario: a \${VAR} in the URL is sent but never stored nor shown"
+for secret in "plainURLsecret$RANDOM" "sp ace/sl+ash&amp=$RANDOM"; do
+	rm -f urlsec.db urlsec.db-wal urlsec.db-shm
+	"$TRAWL" init urlsec.db --url "$BASE/items/{id}?api_key=\${APIKEY}" --field 'title=$.title' -q
+	printf 'u1\nu2\n' | "$TRAWL" add urlsec.db - -q
+	lines_before=$(wc -l <"$DIR/mock.log")
+	APIKEY=$secret "$TRAWL" run urlsec.db -v >urlsec.out 2>urlsec.err && RC=0 || RC=$?
+	label=$(printf %q "$secret")
+	check_eq "url secret $label: run exit 0" "$RC" 0
+	sent=$(tail -n +$((lines_before + 1)) "$DIR/mock.log" | awk '{print $3}' | grep -c -F "api_key=" || true)
+	check_eq "url secret $label: both requests carried the key" "$sent" 2
+	enc=$(tail -n +$((lines_before + 1)) "$DIR/mock.log" | awk '{print $3}' | head -n 1 | sed 's/.*api_key=//')
+	for needle in "$secret" "$enc"; do
+		check_eq "url secret $label: '$needle' not in -v output" "$(cat urlsec.out urlsec.err | grep -c -F -- "$needle" || true)" 0
+		for f in urlsec.db urlsec.db-wal urlsec.db-shm; do
+			if [ -e "$f" ]; then
+				check_eq "url secret $label: '$needle' not in $f" "$(grep -a -c -F -- "$needle" "$f" || true)" 0
+			fi
+		done
+	done
+	check_eq "url secret $label: results.url shows the variable" \
+		"$(sql urlsec.db "SELECT count(*) FROM results WHERE url LIKE '%api_key=\${APIKEY}'")" 2
+done
 
 note "scenario: every request refused (401): exit 6, and a rerun with the right token finishes"
 "$TRAWL" init refused.db --url "$BASE/search" --data '{"q": {id}}' \
