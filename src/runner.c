@@ -139,6 +139,7 @@ static struct host *host_new(struct runner *r, const char *name)
 
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	throttle_init(&h->t, r->cfg->rate);
+	h->dirty = 1;  /* every host gets its row, so status lists them all */
 	return h;
 }
 
