@@ -845,9 +845,21 @@ out:
 	return rc;
 }
 
+/* fetch_done_fn for transfers abandoned on an error: the items stay inflight
+ * in the file (the next run recovers them); only the memory goes. */
+static void drop_item(void *ctx, void *owner, const struct response *resp)
+{
+	(void)ctx;
+	(void)resp;
+	item_free(owner);
+}
+
 static void runner_release(struct runner *r)
 {
 	size_t i;
+
+	if (r->f)
+		fetch_abort_all(r->f, drop_item, r);
 
 	while (r->qhead) {
 		struct item *it = r->qhead;
