@@ -667,16 +667,22 @@ static int raw_eval(const struct jpath *jp, const char *body, size_t len, const 
  * literal is INTEGER, exactly, even past 2^53 where the double that cJSON
  * kept is rounded; one past int64 is its exact digits as TEXT.
  */
-static int number_as_written(const struct jpath *jp, const char *body, size_t len, struct value *out)
+static int number_as_written(const struct jpath *jp, const char *body, size_t len, struct value *out,
+			     double d)
 {
 	const char *v;
 	size_t n, i;
-	char digits[32];
+	char digits[32], literal[512];
 	char *end;
 	long long ll;
-	double d = out->type == VAL_INT ? (double)out->i : out->d;
 
-	if (raw_eval(jp, body, len, &v, &n) || !n)
+	if (raw_eval(jp, body, len, &v, &n) || !n || n >= sizeof(literal))
+		return 0;
+	/* the walk must have found the number cJSON found; if they disagree
+	 * (a document cJSON reads in its own way), cJSON's value stands */
+	memcpy(literal, v, n);
+	literal[n] = '\0';
+	if (strtod(literal, &end) != d || *end)
 		return 0;
 	for (i = (v[0] == '-'); i < n; i++)
 		if (v[i] < '0' || v[i] > '9') {
@@ -734,7 +740,8 @@ int extractor_run(const struct extractor *x, const char *body, size_t len, struc
 		if (out[i].type == VAL_INT || out[i].type == VAL_REAL) {
 			const cJSON *node = jpath_eval(x->paths[i], root);
 
-			if (cJSON_IsNumber(node) && number_as_written(x->paths[i], body, len, &out[i])) {
+			if (cJSON_IsNumber(node) &&
+			    number_as_written(x->paths[i], body, len, &out[i], node->valuedouble)) {
 				clear_values(out, x->n);
 				rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
 			}
