@@ -59,15 +59,6 @@ static const struct setting_def settings[] = {
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) ATTR_PRINTF(3, 4);
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 size_t config_count(void) { return NSETTINGS; }
 const char *config_name(size_t i) { return settings[i].name; }
@@ -133,7 +124,7 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		if (!strcmp(settings[i].name, name))
 			d = &settings[i];
 	if (!d) {
-		seterr(err, errlen, "unknown setting '%s' (see 'trawl config CRAWL' for the list)", name);
+		errmsg(err, errlen, -1, "unknown setting '%s' (see 'trawl config CRAWL' for the list)", name);
 		return -1;
 	}
 	i = (size_t)(d - settings);
@@ -171,27 +162,27 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 	if (rc) {
 		switch (d->kind) {
 		case K_INT:
-			seterr(err, errlen, "bad %s '%s': expected a whole number from %lld to %lld",
+			errmsg(err, errlen, -1, "bad %s '%s': expected a whole number from %lld to %lld",
 			       name, value, (long long)d->min, (long long)d->max);
 			break;
 		case K_DURATION:
-			seterr(err, errlen, "bad %s '%s': expected a duration like 500ms, 10s, 5m or 1h",
+			errmsg(err, errlen, -1, "bad %s '%s': expected a duration like 500ms, 10s, 5m or 1h",
 			       name, value);
 			break;
 		case K_SIZE:
-			seterr(err, errlen, "bad %s '%s': expected a size like 512KiB or 16MiB", name, value);
+			errmsg(err, errlen, -1, "bad %s '%s': expected a size like 512KiB or 16MiB", name, value);
 			break;
 		case K_RATE:
-			seterr(err, errlen, "bad %s '%s': expected N/s, N/m, N/h or unlimited", name, value);
+			errmsg(err, errlen, -1, "bad %s '%s': expected N/s, N/m, N/h or unlimited", name, value);
 			break;
 		case K_BOOL:
-			seterr(err, errlen, "bad %s '%s': expected on or off", name, value);
+			errmsg(err, errlen, -1, "bad %s '%s': expected on or off", name, value);
 			break;
 		case K_CHOICE:
-			seterr(err, errlen, "bad %s '%s': expected one of %s", name, value, d->choices);
+			errmsg(err, errlen, -1, "bad %s '%s': expected one of %s", name, value, d->choices);
 			break;
 		default:
-			seterr(err, errlen, "bad %s: longer than 1 MiB", name);
+			errmsg(err, errlen, -1, "bad %s: longer than 1 MiB", name);
 		}
 		return -1;
 	}
@@ -290,7 +281,7 @@ int config_fields(const struct config *cfg, char ***names, char ***paths, size_t
 		char perr[256];
 
 		if (!eq) {
-			seterr(err, errlen, "bad field '%s': expected NAME=$.path", lines[i]);
+			errmsg(err, errlen, -1, "bad field '%s': expected NAME=$.path", lines[i]);
 			rc = -1;
 			break;
 		}
@@ -300,17 +291,17 @@ int config_fields(const struct config *cfg, char ***names, char ***paths, size_t
 		(*paths)[*n] = path;
 		(*n)++;
 		if (!ident_valid(name) || reserved_field(name)) {
-			seterr(err, errlen, "bad field name '%s': use letters, digits and _ (not starting with a digit, at most 64, not a built-in column)",
+			errmsg(err, errlen, -1, "bad field name '%s': use letters, digits and _ (not starting with a digit, at most 64, not a built-in column)",
 			       name);
 			rc = -1;
 		} else if (jpath_compile(&jp, path, perr, sizeof(perr))) {
-			seterr(err, errlen, "bad field '%s': %s", name, perr);
+			errmsg(err, errlen, -1, "bad field '%s': %s", name, perr);
 			rc = -1;
 		}
 		jpath_free(jp);
 		for (j = 0; !rc && j + 1 < *n; j++)
 			if (!strcasecmp((*names)[j], name)) {
-				seterr(err, errlen, "field '%s' is declared twice", name);
+				errmsg(err, errlen, -1, "field '%s' is declared twice", name);
 				rc = -1;
 			}
 	}
@@ -342,7 +333,7 @@ static int check_template(const char *what, const char *text, enum tpl_escape es
 	int rc = 0;
 
 	if (tpl_compile(&t, text, esc, terr, sizeof(terr))) {
-		seterr(err, errlen, "bad %s '%s': %s", what, text, terr);
+		errmsg(err, errlen, -1, "bad %s '%s': %s", what, text, terr);
 		return -1;
 	}
 	for (i = 0; i < tpl_ncolumns(t) && !rc; i++) {
@@ -352,7 +343,7 @@ static int check_template(const char *what, const char *text, enum tpl_escape es
 			if (!strcmp(c, cols[j]))
 				break;
 		if (j == ncols) {
-			seterr(err, errlen, "unknown column '{%s}' in %s '%s': the key column is '%s'; declare other input columns with --columns",
+			errmsg(err, errlen, -1, "unknown column '{%s}' in %s '%s': the key column is '%s'; declare other input columns with --columns",
 			       c, what, text, cols[0]);
 			rc = -1;
 		}
@@ -372,18 +363,18 @@ static int check_headers(const struct config *cfg, char **cols, size_t ncols, ch
 		const char *colon = strchr(lines[i], ':'), *p;
 
 		if (strchr(lines[i], '\r')) {
-			seterr(err, errlen, "bad header '%s': it holds a CR", lines[i]);
+			errmsg(err, errlen, -1, "bad header '%s': it holds a CR", lines[i]);
 			rc = -1;
 			break;
 		}
 		if (!colon || colon == lines[i]) {
-			seterr(err, errlen, "bad header '%s': expected 'Name: value'", lines[i]);
+			errmsg(err, errlen, -1, "bad header '%s': expected 'Name: value'", lines[i]);
 			rc = -1;
 			break;
 		}
 		for (p = lines[i]; p < colon && !rc; p++)
 			if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p)) {
-				seterr(err, errlen, "bad header '%s': the name may not hold '%c'", lines[i], *p);
+				errmsg(err, errlen, -1, "bad header '%s': the name may not hold '%c'", lines[i], *p);
 				rc = -1;
 			}
 		if (!rc)
@@ -414,22 +405,22 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	int rc = -1;
 
 	if (!*cfg->url) {
-		seterr(err, errlen, "no URL template: give --url 'https://host/path/{%s}'", cfg->key);
+		errmsg(err, errlen, -1, "no URL template: give --url 'https://host/path/{%s}'", cfg->key);
 		return -1;
 	}
 	if (!ident_valid(cfg->key)) {
-		seterr(err, errlen, "bad key column '%s': use letters, digits and _", cfg->key);
+		errmsg(err, errlen, -1, "bad key column '%s': use letters, digits and _", cfg->key);
 		return -1;
 	}
 	config_input_columns(cfg, &cols, &ncols);
 	for (i = 1; i < ncols; i++)
 		if (!ident_valid(cols[i])) {
-			seterr(err, errlen, "bad column name '%s' in columns: use letters, digits and _", cols[i]);
+			errmsg(err, errlen, -1, "bad column name '%s' in columns: use letters, digits and _", cols[i]);
 			goto out;
 		}
 	if (strncasecmp(cfg->url, "http://", 7) && strncasecmp(cfg->url, "https://", 8) &&
 	    !whole_url_template(cfg->url)) {
-		seterr(err, errlen, "bad url '%s': only http:// and https:// URLs are fetched "
+		errmsg(err, errlen, -1, "bad url '%s': only http:// and https:// URLs are fetched "
 		       "(or '{column}' alone, for a list of whole URLs)", cfg->url);
 		goto out;
 	}
@@ -437,14 +428,14 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		goto out;
 	if (*cfg->body) {
 		if (!strcmp(cfg->method, "GET") || !strcmp(cfg->method, "DELETE")) {
-			seterr(err, errlen, "a request body needs method POST, PUT or PATCH (method is %s)", cfg->method);
+			errmsg(err, errlen, -1, "a request body needs method POST, PUT or PATCH (method is %s)", cfg->method);
 			goto out;
 		}
 		if (check_template("body", cfg->body, config_body_escape(cfg), cols, ncols, err, errlen))
 			goto out;
 	}
 	if (strpbrk(cfg->content_type, "\r\n") || strpbrk(cfg->user_agent, "\r\n")) {
-		seterr(err, errlen, "content_type and user_agent may not hold CR or LF");
+		errmsg(err, errlen, -1, "content_type and user_agent may not hold CR or LF");
 		goto out;
 	}
 	if (check_headers(cfg, cols, ncols, err, errlen))
@@ -452,7 +443,7 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	if (config_fields(cfg, &names, &paths, &nfields, err, errlen))
 		goto out;
 	if (cfg->backoff_cap_ms < cfg->backoff_base_ms) {
-		seterr(err, errlen, "backoff_cap (%lld ms) is below backoff_base (%lld ms)",
+		errmsg(err, errlen, -1, "backoff_cap (%lld ms) is below backoff_base (%lld ms)",
 		       (long long)cfg->backoff_cap_ms, (long long)cfg->backoff_base_ms);
 		goto out;
 	}

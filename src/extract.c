@@ -9,6 +9,7 @@
  * value_release() can free it.  See extract.h for the grammar.
  */
 #include "extract.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -42,19 +43,6 @@ struct extractor {
 	struct jpath **paths;
 };
 
-/* Writes a one-line message into err (if any) and returns rc. */
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -72,7 +60,7 @@ static char *dup_n(const char *s, size_t n)
 /* A compile error at offset off of p's text. */
 static int bad_path(const struct jpath *p, size_t off, const char *what, char *err, size_t errlen)
 {
-	return fail(err, errlen, EXTRACT_EINVAL, "bad path '%s': %s at offset %zu", p->text, what, off);
+	return errmsg(err, errlen, EXTRACT_EINVAL, "bad path '%s': %s at offset %zu", p->text, what, off);
 }
 
 /* Appends a step to p (steps is grown one at a time: paths are short). */
@@ -117,11 +105,11 @@ static int parse_key(struct jpath *p, size_t *i, char *err, size_t errlen)
 		*i = end;
 	}
 	if (key == NULL)
-		return fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		return errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 	rc = add_step(p, STEP_KEY, key, 0);
 	if (rc < 0) {
 		free(key);
-		return fail(err, errlen, rc, "out of memory");
+		return errmsg(err, errlen, rc, "out of memory");
 	}
 	return 0;
 }
@@ -160,7 +148,7 @@ static int parse_index(struct jpath *p, size_t *i, char *err, size_t errlen)
 	if (t[j] != ']')
 		return bad_path(p, j, "expected ']'", err, errlen);
 	if (add_step(p, kind, NULL, n) < 0)
-		return fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		return errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 	*i = j + 1;
 	return 0;
 }
@@ -173,10 +161,10 @@ int jpath_compile(struct jpath **out, const char *path, char *err, size_t errlen
 
 	*out = NULL;
 	if (path == NULL)
-		return fail(err, errlen, EXTRACT_EINVAL, "bad path: none given");
+		return errmsg(err, errlen, EXTRACT_EINVAL, "bad path: none given");
 	p = calloc(1, sizeof *p);
 	if (p == NULL || (p->text = dup_n(path, strlen(path))) == NULL) {
-		rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		rc = errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (path[0] != '$') {
@@ -333,23 +321,23 @@ int extractor_new(struct extractor **out, size_t n, const char *const *names,
 	x = calloc(1, sizeof *x);
 	if (x == NULL || (n > 0 && ((x->names = calloc(n, sizeof *x->names)) == NULL ||
 				    (x->paths = calloc(n, sizeof *x->paths)) == NULL))) {
-		rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+		rc = errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 		goto out;
 	}
 	x->n = n;
 	for (i = 0; i < n; i++) {
 		if (names[i] == NULL || names[i][0] == '\0') {
-			rc = fail(err, errlen, EXTRACT_EINVAL, "field %zu has no name", i + 1);
+			rc = errmsg(err, errlen, EXTRACT_EINVAL, "field %zu has no name", i + 1);
 			goto out;
 		}
 		x->names[i] = dup_n(names[i], strlen(names[i]));
 		if (x->names[i] == NULL) {
-			rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+			rc = errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 			goto out;
 		}
 		rc = jpath_compile(&x->paths[i], paths[i], sub, sizeof sub);
 		if (rc < 0) {
-			fail(err, errlen, rc, "field '%s': %s", names[i], sub);
+			errmsg(err, errlen, rc, "field '%s': %s", names[i], sub);
 			goto out;
 		}
 	}
@@ -427,7 +415,7 @@ int extractor_eval(const struct extractor *x, const cJSON *root, struct value *o
 	for (i = 0; i < x->n; i++) {
 		if (json_to_value(jpath_eval(x->paths[i], root), &out[i]) < 0) {
 			clear_values(out, x->n);
-			return fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+			return errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 		}
 	}
 	return 0;
@@ -720,18 +708,18 @@ int extractor_run(const struct extractor *x, const char *body, size_t len, struc
 
 	null_values(out, x->n);
 	if (body == NULL || len == 0)
-		return fail(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte 0");
+		return errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte 0");
 	/* not NUL-terminated: cJSON must not look for a NUL, we check the tail */
 	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (root == NULL) {
-		rc = fail(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
+		rc = errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
 			  end != NULL && end >= body ? (size_t)(end - body) : (size_t)0);
 		goto out;
 	}
 	while (end < body + len && is_json_space(*end))
 		end++;
 	if (end != body + len) {
-		rc = fail(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
+		rc = errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
 			  (size_t)(end - body));
 		goto out;
 	}
@@ -743,7 +731,7 @@ int extractor_run(const struct extractor *x, const char *body, size_t len, struc
 			if (cJSON_IsNumber(node) &&
 			    number_as_written(x->paths[i], body, len, &out[i], node->valuedouble)) {
 				clear_values(out, x->n);
-				rc = fail(err, errlen, EXTRACT_ENOMEM, "out of memory");
+				rc = errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 			}
 		}
 out:

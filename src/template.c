@@ -44,19 +44,6 @@ struct out {
 	size_t len, alloc, cap;
 };
 
-/* Writes a one-line message into err (if any) and returns rc. */
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* Overwrites n bytes in a way the compiler may not drop. */
 static void wipe(void *p, size_t n)
@@ -155,7 +142,7 @@ static int syntax_error(const char *text, size_t off, size_t len, const char *wh
 {
 	int shown = len > 40 ? 40 : (int)len;
 
-	return fail(err, errlen, TPL_EINVAL, "%s at offset %zu: '%.*s%s'", what, off, shown,
+	return errmsg(err, errlen, TPL_EINVAL, "%s at offset %zu: '%.*s%s'", what, off, shown,
 		    text + off, len > 40 ? "..." : "");
 }
 
@@ -179,7 +166,7 @@ static int parse_env(struct tpl *t, size_t i, size_t *next, char *err, size_t er
 	}
 	if (intern(&t->envs, &t->nenv, text + i + 2, j - i - 2, &idx) < 0 ||
 	    add_seg(t, SEG_ENV, 0, 0, idx) < 0)
-		return fail(err, errlen, TPL_ENOMEM, "out of memory");
+		return errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 	*next = j + 1;
 	return 0;
 }
@@ -224,11 +211,11 @@ static int parse(struct tpl *t, char *err, size_t errlen)
 						    "placeholder inside a JSON string (write it bare: "
 						    "the value becomes a complete JSON string)", err, errlen);
 			if (add_lit(t, lit, i - lit) < 0)
-				return fail(err, errlen, TPL_ENOMEM, "out of memory");
+				return errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 			if (n > 0) {
 				if (intern(&t->cols, &t->ncols, text + i + 1, n - 2, &idx) < 0 ||
 				    add_seg(t, SEG_COL, 0, 0, idx) < 0)
-					return fail(err, errlen, TPL_ENOMEM, "out of memory");
+					return errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 				i += n;
 			} else if ((rc = parse_env(t, i, &i, err, errlen)) < 0) {
 				return rc;
@@ -237,11 +224,11 @@ static int parse(struct tpl *t, char *err, size_t errlen)
 			continue;
 		}
 		if (t->esc == TPL_HEADER && (text[i] == '\r' || text[i] == '\n'))
-			return fail(err, errlen, TPL_EINVAL, "header template holds CR or LF at offset %zu", i);
+			return errmsg(err, errlen, TPL_EINVAL, "header template holds CR or LF at offset %zu", i);
 		i += t->esc == TPL_JSON ? json_step(text, i, &in_str) : 1;
 	}
 	if (add_lit(t, lit, i - lit) < 0)
-		return fail(err, errlen, TPL_ENOMEM, "out of memory");
+		return errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -252,12 +239,12 @@ int tpl_compile(struct tpl **out, const char *text, enum tpl_escape esc, char *e
 
 	*out = NULL;
 	if (text == NULL)
-		return fail(err, errlen, TPL_EINVAL, "no template given");
+		return errmsg(err, errlen, TPL_EINVAL, "no template given");
 	if (esc != TPL_URL && esc != TPL_JSON && esc != TPL_FORM && esc != TPL_HEADER && esc != TPL_RAW)
-		return fail(err, errlen, TPL_EINVAL, "unknown template escaping %d", (int)esc);
+		return errmsg(err, errlen, TPL_EINVAL, "unknown template escaping %d", (int)esc);
 	t = calloc(1, sizeof *t);
 	if (t == NULL || (t->text = dup_n(text, strlen(text))) == NULL) {
-		rc = fail(err, errlen, TPL_ENOMEM, "out of memory");
+		rc = errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 		goto out;
 	}
 	t->esc = esc;
@@ -352,17 +339,17 @@ int tpl_bind_env(struct tpl *t, char *err, size_t errlen)
 	t->envvals = calloc(t->nenv, sizeof *t->envvals);
 	t->envlens = calloc(t->nenv, sizeof *t->envlens);
 	if (t->envvals == NULL || t->envlens == NULL) {
-		rc = fail(err, errlen, TPL_ENOMEM, "out of memory");
+		rc = errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < t->nenv; i++) {
 		v = getenv(t->envs[i]);
 		if (v == NULL) {
-			rc = fail(err, errlen, TPL_EINVAL, "environment variable '%s' is not set", t->envs[i]);
+			rc = errmsg(err, errlen, TPL_EINVAL, "environment variable '%s' is not set", t->envs[i]);
 			goto out;
 		}
 		if (t->esc == TPL_HEADER && strpbrk(v, "\r\n") != NULL) {
-			rc = fail(err, errlen, TPL_EINVAL,
+			rc = errmsg(err, errlen, TPL_EINVAL,
 				  "environment variable '%s' holds CR, LF or NUL, refused in a header",
 				  t->envs[i]);
 			goto out;
@@ -370,7 +357,7 @@ int tpl_bind_env(struct tpl *t, char *err, size_t errlen)
 		t->envlens[i] = strlen(v);
 		t->envvals[i] = dup_n(v, t->envlens[i]);
 		if (t->envvals[i] == NULL) {
-			rc = fail(err, errlen, TPL_ENOMEM, "out of memory");
+			rc = errmsg(err, errlen, TPL_ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -503,7 +490,7 @@ static int put_value(const struct tpl *t, struct out *o, const char *v, size_t l
 	case TPL_HEADER:
 		if (memchr(v, '\r', len) != NULL || memchr(v, '\n', len) != NULL ||
 		    memchr(v, '\0', len) != NULL)
-			return fail(err, errlen, TPL_EINVAL,
+			return errmsg(err, errlen, TPL_EINVAL,
 				    "%s '%s' holds CR, LF or NUL, refused in a header", what, name);
 		rc = put(o, v, len);
 		break;
@@ -513,9 +500,9 @@ static int put_value(const struct tpl *t, struct out *o, const char *v, size_t l
 		break;
 	}
 	if (rc == TPL_EINVAL)
-		return fail(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
+		return errmsg(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
 	if (rc < 0)
-		return fail(err, errlen, rc, "out of memory");
+		return errmsg(err, errlen, rc, "out of memory");
 	return 0;
 }
 
@@ -533,28 +520,28 @@ static int expand_seg(const struct tpl *t, const struct seg *s, tpl_lookup_fn lo
 	case SEG_LIT:
 		rc = put(o, t->text + s->off, s->len);
 		if (rc == TPL_EINVAL)
-			return fail(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
-		return rc < 0 ? fail(err, errlen, rc, "out of memory") : 0;
+			return errmsg(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
+		return rc < 0 ? errmsg(err, errlen, rc, "out of memory") : 0;
 	case SEG_COL:
 		v = lookup != NULL ? lookup(ctx, t->cols[s->idx], &len) : NULL;
 		if (v == NULL)
-			return fail(err, errlen, TPL_EINVAL, "no column '%s' in this item", t->cols[s->idx]);
+			return errmsg(err, errlen, TPL_EINVAL, "no column '%s' in this item", t->cols[s->idx]);
 		if (tpl_whole_url(t)) {
 			/* the column is the URL itself: taken as it is (the caller checks it) */
 			rc = put(o, v, len);
 			if (rc == TPL_EINVAL)
-				return fail(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
-			return rc < 0 ? fail(err, errlen, rc, "out of memory") : 0;
+				return errmsg(err, errlen, rc, "expanded text over the cap of %zu bytes", o->cap);
+			return rc < 0 ? errmsg(err, errlen, rc, "out of memory") : 0;
 		}
 		return put_value(t, o, v, len, "column", t->cols[s->idx], err, errlen);
 	case SEG_ENV:
 		if (!t->bound || t->envvals == NULL)
-			return fail(err, errlen, TPL_EINVAL, "environment variable '%s' is not bound",
+			return errmsg(err, errlen, TPL_EINVAL, "environment variable '%s' is not bound",
 				    t->envs[s->idx]);
 		return put_value(t, o, t->envvals[s->idx], t->envlens[s->idx],
 				 "environment variable", t->envs[s->idx], err, errlen);
 	}
-	return fail(err, errlen, TPL_EINVAL, "corrupt template");
+	return errmsg(err, errlen, TPL_EINVAL, "corrupt template");
 }
 
 int tpl_whole_url(const struct tpl *t)
@@ -576,7 +563,7 @@ int tpl_expand(const struct tpl *t, tpl_lookup_fn lookup, void *ctx, size_t cap,
 		o.cap = SIZE_MAX - 1;
 	/* reserve(0) makes an empty result a valid "" */
 	if ((rc = reserve(&o, 0)) < 0) {
-		rc = fail(err, errlen, rc, "out of memory");
+		rc = errmsg(err, errlen, rc, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < t->nsegs; i++)

@@ -26,6 +26,18 @@ int error_code(int code, const char *fmt, ...)
 	return code;
 }
 
+int errmsg(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
 void warning(const char *fmt, ...)
 {
 	va_list ap;

@@ -37,6 +37,12 @@ enum {
 
 /* "trawl: <message>" on stderr; returns code (a negative TR_E*). */
 int error_code(int code, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/*
+ * For the modules that never print (policy, extract, template, config):
+ * writes a one-line message into err (when err and errlen allow) and
+ * returns rc, so a check reads `return errmsg(err, errlen, -1, "...")`.
+ */
+int errmsg(char *err, size_t errlen, int rc, const char *fmt, ...) ATTR_PRINTF(4, 5);
 /* "trawl: warning: <message>" on stderr. */
 void warning(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* Set by --quiet: warnings and progress are suppressed, errors are not. */
