@@ -25,6 +25,18 @@ check_contains "a failed URL says why" "$(sql urls.db "SELECT last_error FROM it
 check_eq "the bad URLs made no request" "$(stat_requests)" 6
 invariant urls.db "url list"
 
+# --- network down: no answer at all says so once, in words, and keeps going --
+"$TRAWL" init down.db --url "http://127.0.0.1:9/items/{id}" --max-attempts 2 \
+	--backoff-base 10ms --backoff-cap 50ms -q
+seq 1 30 | "$TRAWL" add down.db - -q
+expect_exit 1 "$TRAWL" run down.db
+check_eq "no answer: the warning comes once" "$(grep -c 'no answer from' <<<"$ERR")" 1
+check_contains "no answer: it names the host" "$ERR" "http://127.0.0.1:9"
+check_contains "no answer: it says what to check" "$ERR" "check the URL and the network"
+check_contains "no answer: items keep the error" "$(sql down.db "SELECT DISTINCT last_error FROM items")" "connection error"
+expect_exit 2 "$TRAWL" export down.db --columns key,nosuchfield
+check_contains "unknown export column: names it and where to look" "$ERR" "unknown column 'nosuchfield'"
+
 # --- a URL template must be http(s), or one column alone -------------------
 expect_exit 2 "$TRAWL" init bad.db --url 'ftp://h/{id}' -q
 check "no file left by a refused init" test ! -e bad.db
