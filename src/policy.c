@@ -490,7 +490,8 @@ void throttle_take(struct throttle *t, int64_t now_ms)
 	else
 		base = t->next_slot_exact;
 	t->next_slot_exact = base + 1000.0 / t->rate_now;
-	t->next_slot_ms = (int64_t)ceil(t->next_slot_exact);
+	/* a double past int64 cannot be converted (UB): the far future is far enough */
+	t->next_slot_ms = t->next_slot_exact >= 9.2e18 ? INT64_MAX / 2 : (int64_t)ceil(t->next_slot_exact);
 }
 
 /*

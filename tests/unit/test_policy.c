@@ -532,6 +532,16 @@ TEST(throttle_unlimited_cycle)
 	CHECK_NEAR(t.rate_now, 0.1, 1e-9);
 }
 
+/* Found by reading: a time near INT64_MAX made a double too large for int64. */
+TEST(throttle_far_future)
+{
+	struct throttle t;
+
+	throttle_init(&t, 1);
+	throttle_take(&t, INT64_MAX);
+	CHECK(throttle_ready_at(&t, INT64_MAX) >= 0);
+}
+
 int main(void)
 {
 	RUN(classify_status_table);
@@ -546,5 +556,6 @@ int main(void)
 	RUN(throttle_halves_once_per_burst);
 	RUN(throttle_recovery);
 	RUN(throttle_unlimited_cycle);
+	RUN(throttle_far_future);
 	return unit_done();
 }
