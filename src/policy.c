@@ -8,6 +8,7 @@
  */
 #include "policy.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -138,6 +139,21 @@ int64_t policy_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, uint64_t
 		ceiling = base_ms << shift;
 	/* rnd * (ceiling + 1) / 2^64 maps [0, 2^64) onto [0, ceiling] evenly */
 	return (int64_t)mulhi64(rnd, (uint64_t)ceiling + 1);
+}
+
+int policy_host_failure(int status, enum xfer_error err)
+{
+	switch (err) {
+	case XE_TIMEOUT:
+	case XE_CONNECT:
+	case XE_TRUNCATED:
+	case XE_OTHER:
+		return 1;
+	case XE_NONE:
+		return status == 500 || status == 502 || status == 503 || status == 504;
+	default:
+		return 0;
+	}
 }
 
 /* ---- Retry-After -------------------------------------------------------- */
@@ -467,6 +483,9 @@ void throttle_init(struct throttle *t, double rate_max)
 	t->last_raise_ms = THROTTLE_NEVER;
 	t->complaints = 0;
 	t->cut_from = 0;
+	t->failures = 0;
+	t->outages = 0;
+	t->probing = 0;
 }
 
 int64_t throttle_ready_at(const struct throttle *t, int64_t now_ms)
@@ -570,4 +589,36 @@ void throttle_success(struct throttle *t, int64_t now_ms)
 	} else {
 		t->rate_now = r;
 	}
+}
+
+int throttle_failure(struct throttle *t, int64_t now_ms, uint64_t rnd)
+{
+	int64_t ceiling, pause, until;
+
+	if (now_ms < t->paused_until_ms)
+		return 0;
+	if (t->failures < INT_MAX)
+		t->failures++;
+	if (!t->probing && t->failures < THROTTLE_OUTAGE_AFTER)
+		return 0;
+	ceiling = t->outages >= 15 ? THROTTLE_PROBE_MAX_MS : (int64_t)1000 << t->outages;
+	if (ceiling > THROTTLE_PROBE_MAX_MS)
+		ceiling = THROTTLE_PROBE_MAX_MS;
+	/* half fixed, half jittered: spread, yet never a probe right away */
+	pause = ceiling / 2 + (int64_t)mulhi64(rnd, (uint64_t)(ceiling - ceiling / 2) + 1);
+	until = add_sat(now_ms, pause);
+	if (until > t->paused_until_ms)
+		t->paused_until_ms = until;
+	if (t->outages < 1000)
+		t->outages++;
+	t->failures = 0;
+	t->probing = 1;
+	return 1;
+}
+
+void throttle_answered(struct throttle *t)
+{
+	t->failures = 0;
+	t->outages = 0;
+	t->probing = 0;
 }

@@ -63,6 +63,14 @@ struct verdict policy_classify(int status, enum xfer_error err);
  */
 struct verdict policy_decide(int status, enum xfer_error err, int attempts, int max_attempts);
 
+/*
+ * Does this attempt say the host itself is failing, rather than the item?
+ * 1 for no usable answer (timeout, connection error, a body cut short, other
+ * transfer errors) and for 500, 502, 503 and 504; 0 otherwise (any other
+ * answer means the host is up, whatever it thinks of the item).
+ */
+int policy_host_failure(int status, enum xfer_error err);
+
 /* A short static name for e ("timeout", "connection error", ...); never NULL. */
 const char *xfer_error_name(enum xfer_error e);
 
@@ -117,6 +125,11 @@ struct throttle {
 	                             rates like 3/s or 1500/s are honoured exactly on average */
 	double cut_from;          /* when rate_max is 0: the observed rate the throttle was cut
 	                             from when it left "unlimited"; 0 while unlimited */
+	/* outage detection (see throttle_failure): */
+	int failures;             /* failures in a row (no answer, or a 5xx) */
+	int outages;              /* outage pauses since the last good answer */
+	int probing;              /* after an outage pause: one request at a time
+	                             until a good answer */
 };
 
 /* Sets up t for rate_max requests/s (0, negative or NaN = unlimited). */
@@ -155,5 +168,27 @@ void throttle_complain(struct throttle *t, int64_t now_ms, int64_t pause_ms, dou
  * 4 times the rate it was cut from.
  */
 void throttle_success(struct throttle *t, int64_t now_ms);
+
+/* Failures in a row that make a host "down". */
+#define THROTTLE_OUTAGE_AFTER 5
+/* Longest pause between probes of a host that is down. */
+#define THROTTLE_PROBE_MAX_MS 30000
+
+/*
+ * A request to the host failed at now_ms without a usable answer: no HTTP
+ * answer at all (refused, reset, timed out) or a 5xx.  After
+ * THROTTLE_OUTAGE_AFTER failures in a row the host is down: it pauses for
+ * 1 s * 2^(outages so far), capped at THROTTLE_PROBE_MAX_MS, of which the
+ * second half is jittered by rnd (several crawlers do not probe in step);
+ * then probing is set and the caller lets one request at a time through
+ * (the probe).  A probe that fails pauses the host again, for twice as long.
+ * Failures during a pause (requests started before it) change nothing.
+ * Returns 1 when this failure paused the host, else 0.
+ */
+int throttle_failure(struct throttle *t, int64_t now_ms, uint64_t rnd);
+
+/* An answer that is not a failure (any status but 5xx): the host is up,
+ * the failure count, the outage count and probing reset. */
+void throttle_answered(struct throttle *t);
 
 #endif

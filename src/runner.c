@@ -30,7 +30,7 @@
 #define RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
 #define MAX_HOSTS 65536
 #define AUTH_STOP_AFTER 20              /* refusals in a row, no success, before giving up */
-#define NO_ANSWER_WARN 20               /* attempts with no answer at all before a warning */
+#define NO_ANSWER_WARN THROTTLE_OUTAGE_AFTER /* attempts with no answer at all before a warning */
 #define URL_CAP (64 * 1024)
 #define BODY_CAP (16 << 20)
 #define RATE_WINDOW 10                  /* seconds of history behind items/s */
@@ -44,6 +44,7 @@ struct host {
 	struct throttle t;
 	int dirty;                      /* state to save at the next flush */
 	char reason[64];
+	int inflight;                   /* transfers running */
 	struct window { int64_t start, answers, complaints, successes; } cur, prev;  /* 1 s each */
 };
 
@@ -571,7 +572,13 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 	int attempts = it->c.attempts + 1;
 	struct verdict v;
 	char err[512], why[640];
+	uint64_t rnd[2] = { 0, 0 };     /* backoff jitter, probe jitter */
 
+	h->inflight--;
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		rnd[0] = (uint64_t)now * 6364136223846793005ULL;
+		rnd[1] = rnd[0] * 6364136223846793005ULL + 1442695040888963407ULL;
+	}
 	it->elapsed_ms = resp->elapsed_ms;
 	it->bytes = (int64_t)resp->body_len;
 	if (r->aborting) {
@@ -599,6 +606,18 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 		if (h->t.rate_now != before)
 			h->dirty = 1;
 	}
+	/* An outage (refused, timing out, 5xx from everything) pauses the host and
+	 * then probes it one request at a time, instead of spending every queued
+	 * item's attempts on a host that is not there. */
+	if (policy_host_failure(resp->status, resp->err)) {
+		if (throttle_failure(&h->t, now, rnd[1])) {
+			snprintf(h->reason, sizeof(h->reason), "down: %s",
+				 resp->err != XE_NONE ? xfer_error_name(resp->err) : "http 5xx");
+			h->dirty = 1;
+		}
+	} else if (resp->status > 0) {
+		throttle_answered(&h->t);
+	}
 	if (resp->status == 401 || resp->status == 403) {
 		r->auth_refused++;
 		r->auth_status = resp->status;
@@ -615,7 +634,8 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 	} else if (++r->no_answer == NO_ANSWER_WARN && !r->answered) {
 		/* say it once, in words a person can act on; the items are kept */
 		warning("no answer from %s in %d attempts (%s): check the URL and the network; "
-			"items are retried with backoff, Ctrl-C stops", h->name, NO_ANSWER_WARN,
+			"items are kept and the host is probed with growing pauses, Ctrl-C stops",
+			h->name, NO_ANSWER_WARN,
 			resp->error ? resp->error : xfer_error_name(resp->err));
 	}
 	if (err[0])
@@ -635,12 +655,9 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 		record(r, it, ST_DONE, 1, resp->status, NULL);
 		break;
 	case OUTCOME_RETRY: {
-		uint64_t rnd = 0;
 		int64_t delay;
 
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			rnd = (uint64_t)now * 6364136223846793005ULL;
-		delay = policy_backoff_ms(attempts, r->cfg->backoff_base_ms, r->cfg->backoff_cap_ms, rnd);
+		delay = policy_backoff_ms(attempts, r->cfg->backoff_base_ms, r->cfg->backoff_cap_ms, rnd[0]);
 		if (ra_ms > delay)
 			delay = ra_ms;
 		it->next_at = now + delay;
@@ -670,8 +687,9 @@ static int64_t start_ready(struct runner *r, int64_t now)
 		struct request rq;
 		char err[256];
 
-		if (at > now) {
-			if (at < next)
+		/* a host that was down gets one request at a time until it answers */
+		if (at > now || (it->host->t.probing && it->host->inflight)) {
+			if (at > now && at < next)
 				next = at;
 			prev = it;
 			it = following;
@@ -697,6 +715,8 @@ static int64_t start_ready(struct runner *r, int64_t now)
 		throttle_take(&it->host->t, now);
 		if (fetch_start(r->f, &rq, it, err, sizeof(err)))
 			record(r, it, ST_FAILED, 0, 0, err);
+		else
+			it->host->inflight++;
 		it = following;
 	}
 	return next;

@@ -25,15 +25,29 @@ check_contains "a failed URL says why" "$(sql urls.db "SELECT last_error FROM it
 check_eq "the bad URLs made no request" "$(stat_requests)" 6
 invariant urls.db "url list"
 
-# --- network down: no answer at all says so once, in words, and keeps going --
+# --- network down: no answer at all says so once, in words; the items are kept
+# and the host probed until it answers or the user stops the run ------------
 "$TRAWL" init down.db --url "http://127.0.0.1:9/items/{id}" --max-attempts 2 \
 	--backoff-base 10ms --backoff-cap 50ms -q
 seq 1 30 | "$TRAWL" add down.db - -q
-expect_exit 1 "$TRAWL" run down.db
+"$TRAWL" run down.db 2>"$DIR/down.err" &
+down_pid=$!
+track "$down_pid"
+warned() { grep -q 'no answer from' "$DIR/down.err"; }
+wait_for 20 warned || _fail "no answer" "no warning within 20 s"
+sleep 2
+kill -INT "$down_pid"
+wait_pid "$down_pid" 20
+check_eq "no answer: Ctrl-C stops the run (130)" "$RC" 130
+ERR=$(cat "$DIR/down.err")
 check_eq "no answer: the warning comes once" "$(grep -c 'no answer from' <<<"$ERR")" 1
 check_contains "no answer: it names the host" "$ERR" "http://127.0.0.1:9"
 check_contains "no answer: it says what to check" "$ERR" "check the URL and the network"
-check_contains "no answer: items keep the error" "$(sql down.db "SELECT DISTINCT last_error FROM items")" "connection error"
+check_eq "no answer: no item failed, all 30 kept for the next run" "$(count_items down.db "state = 'ready'")" 30
+# the 16 started at once (the default concurrency) fail, then one probe at a time
+check_le "no answer: a few probes, not every item's attempts" \
+	"$(sql down.db "SELECT count(*) FROM attempts")" 24
+check_contains "no answer: items keep the error" "$(sql down.db "SELECT DISTINCT last_error FROM items WHERE attempts > 0")" "connection error"
 expect_exit 2 "$TRAWL" export down.db --columns key,nosuchfield
 check_contains "unknown export column: names it and where to look" "$ERR" "unknown column 'nosuchfield'"
 

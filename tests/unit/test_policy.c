@@ -542,6 +542,79 @@ TEST(throttle_far_future)
 	CHECK(throttle_ready_at(&t, INT64_MAX) >= 0);
 }
 
+TEST(host_failure_table)
+{
+	int s;
+
+	for (s = 100; s <= 599; s++)
+		CHECK_EQ_INT(policy_host_failure(s, XE_NONE), s == 500 || s == 502 || s == 503 || s == 504);
+	CHECK_EQ_INT(policy_host_failure(0, XE_CONNECT), 1);
+	CHECK_EQ_INT(policy_host_failure(0, XE_TIMEOUT), 1);
+	CHECK_EQ_INT(policy_host_failure(200, XE_TRUNCATED), 1);
+	CHECK_EQ_INT(policy_host_failure(0, XE_OTHER), 1);
+	/* the item's fault, not the host's */
+	CHECK_EQ_INT(policy_host_failure(200, XE_TOO_LARGE), 0);
+	CHECK_EQ_INT(policy_host_failure(200, XE_INVALID_JSON), 0);
+	CHECK_EQ_INT(policy_host_failure(301, XE_REDIRECTS), 0);
+	CHECK_EQ_INT(policy_host_failure(0, XE_TLS), 0);
+}
+
+TEST(throttle_outage)
+{
+	struct throttle t;
+	int64_t now = 1000000, prev_ceiling = 0;
+	int i, outage;
+
+	throttle_init(&t, 0);
+	/* four failures in a row: still up */
+	for (i = 1; i < THROTTLE_OUTAGE_AFTER; i++)
+		CHECK_EQ_INT(throttle_failure(&t, now, 0), 0);
+	CHECK(throttle_ready_at(&t, now) <= now);
+	CHECK_EQ_INT(t.probing, 0);
+	/* a good answer in between starts the count again */
+	throttle_answered(&t);
+	for (i = 1; i < THROTTLE_OUTAGE_AFTER; i++)
+		CHECK_EQ_INT(throttle_failure(&t, now, 0), 0);
+	/* the fifth in a row: down, paused for 0.5..1 s, then probing */
+	CHECK_EQ_INT(throttle_failure(&t, now, 0), 1);
+	CHECK_EQ_INT(throttle_ready_at(&t, now), now + 500);
+	CHECK_EQ_INT(t.probing, 1);
+	/* the other requests in flight fail during the pause: nothing changes */
+	for (i = 0; i < 100; i++)
+		CHECK_EQ_INT(throttle_failure(&t, now + 10, UINT64_MAX), 0);
+	CHECK_EQ_INT(throttle_ready_at(&t, now), now + 500);
+	CHECK_EQ_INT(t.outages, 1);
+	/* each failed probe doubles the pause, up to the cap; the jitter spans the upper half */
+	for (outage = 1; outage < 12; outage++) {
+		int64_t ceiling = (int64_t)1000 << outage, at_least, at_most;
+
+		if (ceiling > THROTTLE_PROBE_MAX_MS)
+			ceiling = THROTTLE_PROBE_MAX_MS;
+		now = t.paused_until_ms;
+		CHECK_EQ_INT(throttle_failure(&t, now, outage & 1 ? UINT64_MAX : 0), 1);
+		at_least = now + ceiling / 2;
+		at_most = now + ceiling;
+		CHECK_EQ_INT(throttle_ready_at(&t, now), outage & 1 ? at_most : at_least);
+		CHECK(ceiling >= prev_ceiling);
+		prev_ceiling = ceiling;
+	}
+	CHECK_EQ_INT(prev_ceiling, THROTTLE_PROBE_MAX_MS);
+	/* the probe is answered: up again, and the next outage starts at 1 s */
+	throttle_answered(&t);
+	CHECK_EQ_INT(t.probing, 0);
+	CHECK_EQ_INT(t.outages, 0);
+	now = t.paused_until_ms;
+	for (i = 1; i < THROTTLE_OUTAGE_AFTER; i++)
+		CHECK_EQ_INT(throttle_failure(&t, now, 0), 0);
+	CHECK_EQ_INT(throttle_failure(&t, now, UINT64_MAX), 1);
+	CHECK_EQ_INT(throttle_ready_at(&t, now), now + 1000);
+	/* far future: no overflow */
+	throttle_init(&t, 0);
+	for (i = 0; i < THROTTLE_OUTAGE_AFTER; i++)
+		throttle_failure(&t, INT64_MAX - 10, UINT64_MAX);
+	CHECK_EQ_INT(t.paused_until_ms, INT64_MAX);
+}
+
 int main(void)
 {
 	RUN(classify_status_table);
@@ -557,5 +630,7 @@ int main(void)
 	RUN(throttle_recovery);
 	RUN(throttle_unlimited_cycle);
 	RUN(throttle_far_future);
+	RUN(host_failure_table);
+	RUN(throttle_outage);
 	return unit_done();
 }
