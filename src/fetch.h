@@ -71,6 +71,10 @@ typedef void (*fetch_done_fn)(void *ctx, void *owner, const struct response *r);
  */
 int fetch_poll(struct fetcher *f, int timeout_ms, fetch_done_fn done, void *ctx);
 
+/* Makes a fetch_poll that is waiting, or the next one, return at once.
+ * The one fetch call that is safe from another thread. */
+void fetch_wakeup(struct fetcher *f);
+
 /*
  * Writes "scheme://host:port" of url (host lower-cased, default port filled
  * in) to out.  Returns 0, or -1 when url does not parse as http(s).
