@@ -1,14 +1,18 @@
 /*
- * runner.c - the crawl loop.  One thread: claim a batch of ready items in
- * a transaction, start transfers as slots free up and hosts allow, decide
- * each finished transfer with the policy, and commit the outcomes in
- * batches (by count, bytes and time) together with the next claim, the
- * hosts' state and the run's heartbeat.
+ * runner.c - the crawl loop.  One thread fetches: it starts transfers from
+ * a queue of claimed items as slots free up and hosts allow, decides each
+ * finished transfer with the policy, and gathers the outcomes.  A second
+ * thread writes: in one transaction per batch it commits the outcomes (by
+ * count, bytes and time) with the hosts' state, the run's heartbeat and the
+ * next claim, and hands the claimed items back.  The loop never waits for
+ * the disk unless the writer falls a whole backlog behind.
  *
  * Invariants: an item is inflight in the file from its claim until its
  * outcome is committed; every outcome goes through record() and reaches the
- * file through store_update_item() in flush(); memory is bounded by the
- * claim batch and the commit batch, never by the size of the queue.
+ * file through store_update_item() in batch_commit(); only one thread uses
+ * the store at a time (the writer while a batch is out, the loop otherwise);
+ * memory is bounded by the claim batch and the commit backlog, never by the
+ * size of the queue.
  */
 #include "runner.h"
 #include "extract.h"
@@ -19,6 +23,7 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +87,43 @@ struct redaction {
 	char *shown;
 };
 
+/*
+ * One commit: the outcomes of finished items, the hosts' changed state, the
+ * run's heartbeat, now and then a progress sample, and the next claim when
+ * the queue runs low, all in one transaction; then the counts the progress
+ * line and the end-of-crawl test read.  The loop builds a batch and hands it
+ * to the writer thread, which owns the store until it hands the batch back
+ * with the claimed items: the loop goes on fetching while the disk works,
+ * and never touches the store while a batch is out.
+ */
+struct batch {
+	struct item **items;            /* outcomes to commit (owned) */
+	size_t n;
+	struct host_state *hosts;       /* hosts whose state changed */
+	size_t nhosts;
+	struct run_stats stats;
+	int64_t now;
+	int sample;                     /* write a progress sample */
+	int want;                       /* items to claim, 0 for none */
+	/* the answer */
+	struct claimed_item *got;
+	int ngot;
+	struct store_counts counts;
+	int rc;
+};
+
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int running, quit;
+	struct batch *todo;             /* handed to the thread */
+	struct batch *done;             /* handed back */
+	struct store *st;
+	int64_t run_id;
+	struct fetcher *f;              /* woken when a batch is done */
+};
+
 struct runner {
 	struct store *st;
 	const struct config *cfg;
@@ -103,6 +145,8 @@ struct runner {
 	struct item **fin;
 	size_t nfin, finbytes;
 	int64_t last_flush, last_heartbeat, last_sample;
+	struct writer w;
+	int out;                        /* a batch is with the writer */
 	/* hosts */
 	struct host **hosts;            /* open addressing, MAX_HOSTS slots */
 	size_t nhosts;
@@ -185,31 +229,6 @@ static int load_host(void *ctx, const struct host_state *hs)
 			h->t.cut_from = hs->rate_now * 2;
 	}
 	snprintf(h->reason, sizeof(h->reason), "%s", hs->reason);
-	return 0;
-}
-
-static int save_hosts(struct runner *r, int64_t now)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < r->nhosts; i++) {
-		struct host *h = r->list[i];
-		struct host_state hs;
-
-		if (!h->dirty)
-			continue;
-		memset(&hs, 0, sizeof(hs));
-		snprintf(hs.host, sizeof(hs.host), "%s", h->name);
-		hs.rate_now = h->t.rate_now;
-		hs.paused_until = h->t.paused_until_ms;
-		hs.complaints = h->t.complaints;
-		hs.last_complaint_at = h->t.last_complaint_ms > 0 ? h->t.last_complaint_ms : 0;
-		snprintf(hs.reason, sizeof(hs.reason), "%s", h->reason);
-		if ((rc = store_host_save(r->st, &hs, now)))
-			return rc;
-		h->dirty = 0;
-	}
 	return 0;
 }
 
@@ -367,31 +386,158 @@ static void record(struct runner *r, struct item *it, enum item_state state, int
 		r->stats.retried++;
 }
 
-/* ---- committing -------------------------------------------------------------- */
-
-static int claim(struct runner *r, int64_t now)
+/* Hands every item of the start queue back to the file, unattempted. */
+static void release_queue(struct runner *r)
 {
-	int want = QUEUE_HIGH(r) - r->qlen, n = 0, i, rc;
-	struct claimed_item *got;
+	while (r->qhead) {
+		struct item *it = r->qhead;
 
-	if (want <= 0)
-		return 0;
-	got = xcalloc((size_t)want, sizeof(*got));
-	rc = store_claim(r->st, now, want, got, &n);
-	for (i = 0; i < n; i++) {
-		struct item *it = xcalloc(1, sizeof(*it));
-		char err[512];
-
-		it->c = got[i];
-		if (build_request(r, it, err, sizeof(err)))
-			record(r, it, ST_FAILED, 0, 0, err);
-		else
-			queue_push(r, it);
+		r->qhead = it->next;
+		record(r, it, ST_READY, 0, 0, NULL);
 	}
-	free(got);
-	/* nothing due: look again soon, or when the next retry is due */
-	r->next_claim_at = n < want ? now + 250 : 0;
-	return rc;
+	r->qtail = NULL;
+	r->qlen = 0;
+}
+
+/* ---- committing: the writer thread ---------------------------------------- */
+
+static void batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->n; i++)
+		item_free(b->items[i]);
+	free(b->items);
+	free(b->hosts);
+	for (i = 0; b->got && i < (size_t)b->ngot; i++)
+		claimed_item_release(&b->got[i]);
+	free(b->got);
+	free(b);
+}
+
+/* The batch's transaction.  Runs on the writer thread, or on the loop's when
+ * no batch is out. */
+static void batch_commit(struct store *st, int64_t run_id, struct batch *b)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = store_begin(st)))
+		goto out;
+	for (i = 0; i < b->n; i++) {
+		struct item *it = b->items[i];
+		struct item_update u;
+
+		memset(&u, 0, sizeof(u));
+		u.item_id = it->c.id;
+		u.state = it->state;
+		u.counts_attempt = it->counts_attempt;
+		u.http_status = it->status;
+		u.error = it->error;
+		u.next_attempt_at = it->next_at;
+		u.run_id = run_id;
+		u.started_at = it->started_at;
+		u.elapsed_ms = it->elapsed_ms;
+		u.bytes = it->bytes;
+		u.retry_after_ms = it->retry_after_ms;
+		u.url = it->result_url;
+		u.body = it->result_body;
+		u.body_len = it->result_len;
+		u.fields = it->fields;
+		u.nfields = it->nfields;
+		if ((rc = store_update_item(st, &u)))
+			goto fail;
+	}
+	for (i = 0; i < b->nhosts; i++)
+		if ((rc = store_host_save(st, &b->hosts[i], b->now)))
+			goto fail;
+	if ((rc = store_run_update(st, run_id, b->now, &b->stats)))
+		goto fail;
+	if (b->sample) {
+		if ((rc = store_counts(st, b->now, &b->counts)) ||
+		    (rc = store_progress_sample(st, b->now, b->counts.n[ST_DONE] + b->counts.n[ST_FAILED])))
+			goto fail;
+	}
+	if (b->want > 0) {
+		b->got = xcalloc((size_t)b->want, sizeof(*b->got));
+		if ((rc = store_claim(st, b->now, b->want, b->got, &b->ngot)))
+			goto fail;
+	}
+	if ((rc = store_counts(st, b->now, &b->counts)) || (rc = store_commit(st)))
+		goto fail;
+	goto out;
+fail:
+	store_rollback(st);
+	/* nothing claimed after all: the rows stay ready in the file */
+	for (i = 0; b->got && i < (size_t)b->ngot; i++)
+		claimed_item_release(&b->got[i]);
+	b->ngot = 0;
+out:
+	b->rc = rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct batch *b;
+
+	pthread_mutex_lock(&w->mu);
+	while (1) {
+		while (!w->todo && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->todo)
+			break;
+		b = w->todo;
+		pthread_mutex_unlock(&w->mu);
+		batch_commit(w->st, w->run_id, b);
+		pthread_mutex_lock(&w->mu);
+		w->todo = NULL;
+		w->done = b;
+		pthread_cond_broadcast(&w->cv);
+		fetch_wakeup(w->f);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Starts the thread, with every signal blocked in it: they are the loop's. */
+static int writer_start(struct writer *w)
+{
+	sigset_t all, old;
+	int rc;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return error_code(TR_EIO, "cannot start the writer thread: %s", strerror(rc));
+	}
+	w->running = 1;
+	return 0;
+}
+
+/* Waits for the batch that is out, if any, and stops the thread. */
+static void writer_stop(struct writer *w)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	batch_free(w->done);
+	w->done = NULL;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->running = 0;
 }
 
 static int want_claim(const struct runner *r, int64_t now)
@@ -404,68 +550,104 @@ static void fill_stats(struct runner *r)
 	r->stats.inflight = fetch_running(r->f) + r->qlen;
 }
 
-/*
- * Commits the finished items, the hosts' state and the heartbeat, and
- * claims the next batch when the queue runs low, all in one transaction.
- */
-static int flush(struct runner *r, int64_t now)
+/* Hands the finished items, the hosts' changes and (with may_claim) a claim
+ * to the writer. */
+static void submit(struct runner *r, int64_t now, int may_claim)
 {
-	size_t i, n = r->nfin;  /* a claim may add items that failed to build: next time */
-	int rc;
+	struct batch *b = xcalloc(1, sizeof(*b));
+	size_t i;
 
-	if ((rc = store_begin(r->st)))
-		return rc;
-	for (i = 0; i < n; i++) {
-		struct item *it = r->fin[i];
-		struct item_update u;
+	b->items = r->fin;
+	b->n = r->nfin;
+	r->fin = NULL;
+	r->nfin = r->finbytes = 0;
+	for (i = 0; i < r->nhosts; i++) {
+		struct host *h = r->list[i];
+		struct host_state *hs;
 
-		memset(&u, 0, sizeof(u));
-		u.item_id = it->c.id;
-		u.state = it->state;
-		u.counts_attempt = it->counts_attempt;
-		u.http_status = it->status;
-		u.error = it->error;
-		u.next_attempt_at = it->next_at;
-		u.run_id = r->run_id;
-		u.started_at = it->started_at;
-		u.elapsed_ms = it->elapsed_ms;
-		u.bytes = it->bytes;
-		u.retry_after_ms = it->retry_after_ms;
-		u.url = it->result_url;
-		u.body = it->result_body;
-		u.body_len = it->result_len;
-		u.fields = it->fields;
-		u.nfields = it->nfields;
-		if ((rc = store_update_item(r->st, &u)))
-			goto fail;
+		if (!h->dirty)
+			continue;
+		b->hosts = xrealloc(b->hosts, (b->nhosts + 1) * sizeof(*b->hosts));
+		hs = &b->hosts[b->nhosts++];
+		memset(hs, 0, sizeof(*hs));
+		snprintf(hs->host, sizeof(hs->host), "%s", h->name);
+		hs->rate_now = h->t.rate_now;
+		hs->paused_until = h->t.paused_until_ms;
+		hs->complaints = h->t.complaints;
+		hs->last_complaint_at = h->t.last_complaint_ms > 0 ? h->t.last_complaint_ms : 0;
+		snprintf(hs->reason, sizeof(hs->reason), "%s", h->reason);
+		h->dirty = 0;
 	}
 	fill_stats(r);
-	if ((rc = save_hosts(r, now)) || (rc = store_run_update(r->st, r->run_id, now, &r->stats)))
-		goto fail;
+	b->stats = r->stats;
+	b->now = now;
 	if (now - r->last_sample >= SAMPLE_MS) {
-		struct store_counts c;
-
-		if ((rc = store_counts(r->st, now, &c)) ||
-		    (rc = store_progress_sample(r->st, now, c.n[ST_DONE] + c.n[ST_FAILED])))
-			goto fail;
+		b->sample = 1;
 		r->last_sample = now;
 	}
-	if (want_claim(r, now) && (rc = claim(r, now)))
-		goto fail;
-	if ((rc = store_commit(r->st)))
+	if (may_claim && want_claim(r, now))
+		b->want = QUEUE_HIGH(r) - r->qlen;
+	r->last_flush = r->last_heartbeat = now;
+	pthread_mutex_lock(&r->w.mu);
+	r->w.todo = b;
+	r->out = 1;
+	pthread_cond_broadcast(&r->w.cv);
+	pthread_mutex_unlock(&r->w.mu);
+}
+
+/* Takes back a committed batch: frees its items, queues what it claimed.
+ * With wait, blocks until the batch that is out comes back. */
+static int collect(struct runner *r, int wait)
+{
+	struct batch *b;
+	int i, n, rc;
+
+	if (!r->out)
+		return 0;
+	pthread_mutex_lock(&r->w.mu);
+	while (wait && !r->w.done)
+		pthread_cond_wait(&r->w.cv, &r->w.mu);
+	b = r->w.done;
+	r->w.done = NULL;
+	pthread_mutex_unlock(&r->w.mu);
+	if (!b)
+		return 0;
+	r->out = 0;
+	if ((rc = b->rc)) {
+		batch_free(b);
 		return rc;
-	for (i = 0; i < n; i++)
-		item_free(r->fin[i]);
-	if (r->nfin > n)
-		memmove(r->fin, r->fin + n, (r->nfin - n) * sizeof(*r->fin));
-	r->nfin -= n;
-	r->finbytes = 0;
-	r->last_flush = now;
-	r->last_heartbeat = now;
+	}
+	r->counts = b->counts;
+	r->counts_at = b->now;
+	n = b->ngot;
+	for (i = 0; i < n; i++) {
+		struct item *it = xcalloc(1, sizeof(*it));
+		char err[512];
+
+		it->c = b->got[i];
+		if (build_request(r, it, err, sizeof(err)))
+			record(r, it, ST_FAILED, 0, 0, err);
+		else
+			queue_push(r, it);
+	}
+	b->ngot = 0;  /* the items own them now */
+	/* nothing more due: look again soon */
+	if (b->want)
+		r->next_claim_at = n < b->want ? b->now + 250 : 0;
+	batch_free(b);
 	return 0;
-fail:
-	store_rollback(r->st);
-	return rc;
+}
+
+/* Commits every outcome and waits for it, claiming nothing: the end of a run. */
+static int flush_now(struct runner *r, int64_t now)
+{
+	int rc;
+
+	if ((rc = collect(r, 1)))
+		return rc;
+	release_queue(r);  /* claimed by the batch that was out as the run stopped */
+	submit(r, now, 0);
+	return collect(r, 1);
 }
 
 static int flush_due(const struct runner *r, int64_t now)
@@ -474,9 +656,18 @@ static int flush_due(const struct runner *r, int64_t now)
 		return 1;
 	if (r->nfin && now - r->last_flush >= r->cfg->commit_interval_ms)
 		return 1;
+	/* nothing to fetch meanwhile: no reason to wait */
+	if (r->nfin && !r->qlen && !fetch_running(r->f))
+		return 1;
 	if (want_claim(r, now))
 		return 1;
 	return now - r->last_heartbeat >= HEARTBEAT_MS;
+}
+
+/* Outcomes waiting while a batch is out: past this, the loop waits for the disk. */
+static int backlog_full(const struct runner *r)
+{
+	return r->nfin >= 4 * (size_t)r->cfg->commit_batch || r->finbytes >= FLUSH_BYTES;
 }
 
 /* ---- finished transfers ---------------------------------------------------- */
@@ -748,18 +939,6 @@ static void release_paused(struct runner *r, int64_t now)
 	}
 }
 
-static void release_queue(struct runner *r)
-{
-	while (r->qhead) {
-		struct item *it = r->qhead;
-
-		r->qhead = it->next;
-		record(r, it, ST_READY, 0, 0, NULL);
-	}
-	r->qtail = NULL;
-	r->qlen = 0;
-}
-
 static void update_rate(struct runner *r, int64_t mono)
 {
 	int64_t tick = mono / 1000, finished = r->stats.done + r->stats.failed;
@@ -783,10 +962,6 @@ static void show_progress(struct runner *r, int64_t now, int force)
 	int64_t mono = mono_ms();
 
 	update_rate(r, mono);
-	if (now - r->counts_at >= 1000 || force) {
-		store_counts(r->st, now, &r->counts);
-		r->counts_at = now;
-	}
 	memset(&fig, 0, sizeof(fig));
 	fig.counts = r->counts;
 	fig.inflight = fetch_running(r->f);
@@ -928,14 +1103,13 @@ static void check_stop(struct runner *r, int64_t now)
 	}
 }
 
-/* Is the crawl finished: nothing queued, running, or left ready in the file? */
-static int finished(struct runner *r, int64_t now)
+/* Is the crawl finished: nothing queued, running, waiting for a commit, or
+ * left ready in the file?  The counts come from the latest commit, which,
+ * with nothing waiting, holds every outcome. */
+static int finished(const struct runner *r)
 {
-	if (r->qlen || fetch_running(r->f) || r->nfin)
+	if (r->qlen || fetch_running(r->f) || r->nfin || r->out || !r->counts_at)
 		return 0;
-	if (store_counts(r->st, now, &r->counts))
-		return 0;
-	r->counts_at = now;
 	return r->counts.n[ST_READY] == 0;
 }
 
@@ -992,11 +1166,18 @@ int run_crawl(struct store *st, const struct config *cfg, const struct run_opts 
 		store_rollback(st);
 		goto out;
 	}
+	r.w.st = st;
+	r.w.run_id = r.run_id;
+	r.w.f = r.f;
+	if ((rc = writer_start(&r.w)))
+		goto out;
 	r.last_flush = r.last_heartbeat = now;
 	while (1) {
 		int64_t next_start;
 
 		now = now_ms();
+		if ((rc = collect(&r, 0)))
+			goto out;
 		check_stop(&r, now);
 		next_start = r.stopping ? INT64_MAX : start_ready(&r, now);
 		/* every slot idle yet nothing may start for a while: a paused host holds the queue */
@@ -1007,20 +1188,27 @@ int run_crawl(struct store *st, const struct config *cfg, const struct run_opts 
 		}
 		if (r.stopping && !fetch_running(r.f))
 			break;
-		if (!r.stopping && finished(&r, now))
+		if (!r.stopping && finished(&r))
 			break;
+		if (!r.out && flush_due(&r, now)) {
+			submit(&r, now, 1);
+		} else if (r.out && backlog_full(&r)) {
+			/* the disk is behind: wait for it rather than grow */
+			if ((rc = collect(&r, 1)))
+				goto out;
+			continue;
+		}
 		if ((rc = fetch_poll(r.f, poll_timeout(&r, now, next_start), on_done, &r)))
 			goto out;
 		now = now_ms();
 		if (!r.stopping && r.auth_refused >= AUTH_STOP_AFTER && !r.auth_ok)
 			r.auth_stop_now = 1;
-		if (flush_due(&r, now) && (rc = flush(&r, now)))
-			goto out;
 		show_progress(&r, now, 0);
 	}
 	now = now_ms();
-	if ((rc = flush(&r, now)))
+	if ((rc = flush_now(&r, now)))
 		goto out;
+	writer_stop(&r.w);
 	show_progress(&r, now, 1);
 	progress_end(&r.prog);
 	fill_stats(&r);
@@ -1033,6 +1221,7 @@ int run_crawl(struct store *st, const struct config *cfg, const struct run_opts 
 			   sum->end == RUN_COMPLETE ? "complete" : sum->end == RUN_AUTH_REFUSED ? "refused" : "stopped",
 			   &r.stats);
 out:
+	writer_stop(&r.w);
 	progress_end(&r.prog);
 	runner_release(&r);
 	return rc;
