@@ -329,7 +329,9 @@ int fetch_start(struct fetcher *f, const struct request *rq, void *owner, char *
 		snprintf(err, errlen, "no free transfer slot");
 		return -1;
 	}
-	if (fetch_url_origin(rq->url, x->origin, sizeof(x->origin))) {
+	if (rq->origin && strlen(rq->origin) < sizeof(x->origin)) {
+		memcpy(x->origin, rq->origin, strlen(rq->origin) + 1);
+	} else if (fetch_url_origin(rq->url, x->origin, sizeof(x->origin))) {
 		snprintf(err, errlen, "not a valid http(s) URL");
 		return -1;
 	}

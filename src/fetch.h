@@ -32,6 +32,7 @@ struct request {
 	const char *content_type;  /* with a body */
 	const char *const *headers;/* "Name: value" lines, not sent across origins */
 	size_t nheaders;
+	const char *origin;        /* fetch_url_origin(url) when the caller has it, else NULL */
 };
 
 struct response {

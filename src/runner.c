@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define HEARTBEAT_MS 1000
 #define SAMPLE_MS 10000                 /* progress samples for status's 1/5/15-minute rates */
@@ -164,6 +165,7 @@ struct runner {
 	int64_t rate_tick;
 	struct progress prog;
 	int64_t started_mono;
+	uint64_t rng;                   /* splitmix64 state, seeded from getrandom */
 	const char *crash_key;          /* testing hook: TRAWL_TEST_CRASH_KEY */
 };
 
@@ -754,6 +756,17 @@ static int extract(struct runner *r, struct item *it, const struct response *res
 	return 0;
 }
 
+/* Jitter needs spread, not secrecy: splitmix64 from a random seed, instead
+ * of a system call per response. */
+static uint64_t next_random(struct runner *r)
+{
+	uint64_t z = (r->rng += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
 static void on_done(void *ctx, void *owner, const struct response *resp)
 {
 	struct runner *r = ctx;
@@ -763,13 +776,11 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 	int attempts = it->c.attempts + 1;
 	struct verdict v;
 	char err[512], why[640];
-	uint64_t rnd[2] = { 0, 0 };     /* backoff jitter, probe jitter */
+	uint64_t rnd[2];                /* backoff jitter, probe jitter */
 
 	h->inflight--;
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		rnd[0] = (uint64_t)now * 6364136223846793005ULL;
-		rnd[1] = rnd[0] * 6364136223846793005ULL + 1442695040888963407ULL;
-	}
+	rnd[0] = next_random(r);
+	rnd[1] = next_random(r);
 	it->elapsed_ms = resp->elapsed_ms;
 	it->bytes = (int64_t)resp->body_len;
 	if (r->aborting) {
@@ -902,6 +913,10 @@ static int64_t start_ready(struct runner *r, int64_t now)
 		rq.content_type = r->cfg->content_type;
 		rq.headers = (const char *const *)it->headers;
 		rq.nheaders = it->nheaders;
+		/* the host's name is the URL's origin, but for the shared overflow
+		 * host and a name cut to fit (fetch works it out again then) */
+		rq.origin = it->host != r->overflow && strlen(it->host->name) < sizeof(it->host->name) - 1
+			    ? it->host->name : NULL;
 		it->started_at = now;
 		throttle_take(&it->host->t, now);
 		if (fetch_start(r->f, &rq, it, err, sizeof(err)))
@@ -1142,6 +1157,8 @@ int run_crawl(struct store *st, const struct config *cfg, const struct run_opts 
 	r.o = o;
 	r.hosts = xcalloc(MAX_HOSTS, sizeof(*r.hosts));
 	r.started_mono = mono_ms();
+	if (getrandom(&r.rng, sizeof(r.rng), 0) != sizeof(r.rng))
+		r.rng = (uint64_t)now ^ ((uint64_t)getpid() << 32);
 	r.rate_tick = r.started_mono / 1000;
 	progress_init(&r.prog, stderr);
 	if ((rc = prepare(&r)))
