@@ -142,6 +142,26 @@ check_eq "stdin with a NUL: nothing added" "$(count_items l2.db)" "0"
 expect_exit 4 "$TRAWL" add l2.db no-such-file.txt
 check_contains "missing input file named" "$ERR" "no-such-file.txt"
 
+note "scenario: mixed line endings (LF and CRLF) in one file"
+printf 'id,kind,name\nx1,a,b\r\nx2,a,b\nx3,a,"q\r\nr"\r\nx4,a,b' >mixed.csv
+expect_exit 0 "$TRAWL" add c.db mixed.csv -q
+check_eq "mixed endings: four rows, no CR kept in keys" \
+	"$(sql c.db "SELECT count(*) FROM items WHERE key IN ('x1', 'x2', 'x3', 'x4')")" 4
+check_eq "mixed endings: a CRLF inside quotes is data" \
+	"$(sql c.db "SELECT hex(json_extract(vars, '$.name')) FROM items WHERE key = 'x3'")" "710D0A72"
+
+note "scenario: a 100 MB line is refused at the 1 MiB row cap, memory stays small"
+{ printf 'id,kind,name\nbig1,a,b\nbig2,a,'; head -c 100000000 /dev/zero | tr '\0' x; printf '\nbig3,a,b\n'; } >huge.csv
+before=$(count_items c.db)
+run_cmd /usr/bin/time -f "%M" -o "$DIR/huge.rss" "$TRAWL" add c.db huge.csv
+check_eq "100 MB line: exit 2" "$RC" 2
+check_contains "100 MB line: names huge.csv:3" "$ERR" "huge.csv:3:"
+check_eq "100 MB line: nothing added" "$(count_items c.db)" "$before"
+if [ "${TRAWL_SANITIZED:-0}" != 1 ]; then
+	check_le "100 MB line: peak RSS under 32 MiB" "$(tail -n 1 "$DIR/huge.rss")" 32768
+fi
+rm -f huge.csv
+
 # ---- size --------------------------------------------------------------------------
 note "scenario: a 100k-line add completes and counts right"
 seq 1 100000 >100k.txt
