@@ -162,6 +162,17 @@ check_eq "cap: 1023 and 1024 bytes done, 1025 failed" \
 	"$(sql cap.db "SELECT group_concat(key || '=' || state, ' ') FROM (SELECT key, state FROM items ORDER BY id)")" \
 	"1023=done 1024=done 1025=failed"
 check_eq "cap: the stored body is whole" "$(sql cap.db "SELECT length(body) FROM results r JOIN items i ON i.id = r.item_id WHERE i.key = '1024'")" 1024
+"$TRAWL" init huge.db --url "$BASE/big/x?bytes={id}" --max-attempts 1 "${FAST[@]}" -q
+printf '100000000\n1000\n' | "$TRAWL" add huge.db - -q
+run_cmd /usr/bin/time -f "%M" -o "$DIR/huge.rss" "$TRAWL" run huge.db -q
+check_eq "100 MB body: exit 1 (one item failed)" "$RC" 1
+check_eq "100 MB body: failed at the default 16 MiB cap, the small one done" \
+	"$(sql huge.db "SELECT group_concat(key || '=' || state || ':' || coalesce(last_error, ''), ' ') FROM (SELECT * FROM items ORDER BY id)")" \
+	"100000000=failed:body over the cap: Maximum file size exceeded 1000=done:"
+if [ "${TRAWL_SANITIZED:-0}" != 1 ]; then
+	check_le "100 MB body: peak RSS under 64 MiB" "$(tail -n 1 "$DIR/huge.rss")" 65536
+fi
+invariant huge.db "100 MB body"
 "$TRAWL" init stall.db --url "$BASE/slow/{id}?delay_ms=1500" --low-speed-time 1s --low-speed-limit 100 \
 	--timeout 60s --max-attempts 1 "${FAST[@]}" -q
 echo s1 | "$TRAWL" add stall.db - -q
