@@ -180,6 +180,19 @@ for secret in "plainURLsecret$RANDOM" "sp ace/sl+ash&amp=$RANDOM"; do
 		"$(sql urlsec.db "SELECT count(*) FROM results WHERE url LIKE '%api_key=\${APIKEY}'")" 2
 done
 
+note "scenario: the secret is not in the running process's argument list"
+rm -f argsec.db*
+"$TRAWL" init argsec.db --url "$BASE/hang/{id}?api_key=\${APIKEY}" --timeout 2s --max-attempts 1 -q
+echo a1 | "$TRAWL" add argsec.db - -q
+APIKEY="argvsecret$RANDOM" "$TRAWL" run argsec.db -q &
+argpid=$!
+track $argpid
+sleep 0.5
+check_contains "argv: the run is the process we look at" "$(tr '\0' ' ' </proc/$argpid/cmdline)" "argsec.db"
+check_eq "argv: no secret in /proc/PID/cmdline" "$(tr '\0' '\n' </proc/$argpid/cmdline | grep -c argvsecret || true)" 0
+wait_pid $argpid 20
+check_eq "argv: the run finished (its one item timed out: exit 1)" "$RC" 1
+
 note "scenario: every request refused (401): exit 6, and a rerun with the right token finishes"
 "$TRAWL" init refused.db --url "$BASE/search" --data '{"q": {id}}' \
 	--header 'Authorization: Bearer ${TOKEN}' --concurrency 4 --backoff-base 50ms --backoff-cap 500ms -q
