@@ -142,7 +142,7 @@ check_not_contains() {
 
 # check_match NAME TEXT ERE : TEXT matches the extended regex
 check_match() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then
+	if grep -Eq -- "$3" <<<"$2"; then
 		_pass "$1"
 	else
 		_fail "$1" "expected to match /$3/, got '$(printf %s "$2" | head -c 400)'"
@@ -212,6 +212,47 @@ invariant() {
 	check_eq "$label: nothing left inflight" "$v" "0"
 	v=$(sql "$db" "SELECT count(*) FROM item_counts c WHERE c.n <> (SELECT count(*) FROM items i WHERE i.state = c.state)")
 	check_eq "$label: item_counts match the items" "$v" "0"
+}
+
+# check_keys DB FILE [LABEL] : every line of FILE is a key of exactly one row
+# of items, and items holds no other key (keys without tab, newline or
+# backslash, which `sql` escapes)
+check_keys() {
+	local db=$1 file=$2 label=${3:-keys}
+	check_eq "$label: every input key is one item, no other item" \
+		"$(sql "$db" "SELECT key FROM items" | sort)" "$(sort -u "$file")"
+	check_eq "$label: no key in two items" "$(sql "$db" "SELECT count(*) - count(DISTINCT key) FROM items")" "0"
+}
+
+# ---- memory -----------------------------------------------------------------
+
+# peak_rss CMD... : runs CMD like run_cmd (OUT, ERR, RC) under GNU time and
+# sets PEAK_KIB to its peak resident set size in KiB: the largest of the
+# process and of the programs it exec'd (`trawl run` execs trawl-run)
+peak_rss() {
+	PEAK_KIB=0
+	if [ ! -x /usr/bin/time ]; then
+		_fail "prerequisites" "/usr/bin/time is not installed (apt-get install time)"
+		_run "$@"
+		return 0
+	fi
+	RC=0
+	/usr/bin/time -o "$DIR/.rss" -f '%M' "$@" >"$DIR/.out" 2>"$DIR/.err" || RC=$?
+	OUT=$(cat "$DIR/.out")
+	ERR=$(cat "$DIR/.err")
+	PEAK_KIB=$(tail -n 1 "$DIR/.rss")
+}
+
+# check_rss NAME KIB MIB : a peak RSS of KIB KiB is at most MIB MiB; only noted
+# in the sanitizer build (TRAWL_SANITIZED=1), where shadow memory and the
+# allocator's quarantine make RSS meaningless
+check_rss() {
+	note "$1: peak RSS $(($2 / 1024)) MiB (limit $3 MiB)"
+	if [ "${TRAWL_SANITIZED:-0}" = 1 ]; then
+		note "$1: not checked under the sanitizers"
+		return 0
+	fi
+	check_le "$1: peak RSS at most $3 MiB" "$2" "$(($3 * 1024))"
 }
 
 # ---- the mock API -----------------------------------------------------------

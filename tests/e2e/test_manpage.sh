@@ -31,17 +31,17 @@ NORM=$(sed -e 's/\\-/-/g' -e 's/\\&//g' -e 's/\\f[BIRP]//g' -e 's/\\f(..//g' \
 
 # sh_section TITLE : the normalised text of the .SH section TITLE
 sh_section() {
-	printf '%s\n' "$NORM" | awk -v t="$1" '
+	awk -v t="$1" '
 		/^\.SH / { s = $0; sub(/^\.SH +/, "", s); gsub(/"/, "", s); on = (s == t); next }
-		on { print }'
+		on { print }' <<<"$NORM"
 }
 
 # ss_section TITLE : the normalised text of the .SS subsection TITLE
 ss_section() {
-	printf '%s\n' "$NORM" | awk -v t="$1" '
+	awk -v t="$1" '
 		/^\.SH / { on = 0; next }
 		/^\.SS / { s = $0; sub(/^\.SS +/, "", s); gsub(/"/, "", s); on = (s == t); next }
-		on { print }'
+		on { print }' <<<"$NORM"
 }
 
 # has_word TEXT WORD : WORD occurs in TEXT, not as part of a longer name
@@ -49,7 +49,7 @@ ss_section() {
 has_word() {
 	local w
 	w=$(printf '%s' "$2" | sed 's/[][\.*^$/]/\\&/g')
-	printf '%s\n' "$1" | grep -Eq -- "(^|[^A-Za-z0-9_-])$w([^A-Za-z0-9_-]|$)"
+	grep -Eq -- "(^|[^A-Za-z0-9_-])$w([^A-Za-z0-9_-]|$)" <<<"$1"
 }
 
 # has_entry TEXT NAME : TEXT has an entry heading for NAME: a macro line
@@ -57,7 +57,7 @@ has_word() {
 has_entry() {
 	local w
 	w=$(printf '%s' "$2" | sed 's/[][\.*^$/]/\\&/g')
-	printf '%s\n' "$1" | grep -Eq -- "^\.(B|BR|BI|TP|IP) +\"?$w(\"|[ ,]|$)"
+	grep -Eq -- "^\.(B|BR|BI|TP|IP) +\"?$w(\"|[ ,]|$)" <<<"$1"
 }
 
 # oneline LIST : the newline-separated LIST on one line, padded with spaces
@@ -77,15 +77,15 @@ note "scenario: every command of 'trawl help' and every option of 'trawl CMD -h'
 run_cmd "$TRAWL" help
 check_eq "trawl help exits 0" "$RC" "0"
 HELP=$OUT
-COMMANDS=$(printf '%s\n' "$HELP" | awk '/^commands:/ { on = 1; next } on && /^ *$/ { exit } on { print $1 }')
+COMMANDS=$(awk '/^commands:/ { on = 1; next } on && /^ *$/ { exit } on { print $1 }' <<<"$HELP")
 check_contains "trawl help lists the commands (parsed)" "$(oneline "$COMMANDS")" " run "
 
 SYNOPSIS=$(sh_section SYNOPSIS)
 COMMANDS_TEXT=$(sh_section COMMANDS)
 missing_syn="" missing_ss=""
 for cmd in $COMMANDS; do
-	printf '%s\n' "$SYNOPSIS" | grep -Eq "^\.B +trawl $cmd( |$)" || missing_syn="$missing_syn $cmd"
-	printf '%s\n' "$COMMANDS_TEXT" | grep -Eq "^\.SS +\"?trawl $cmd\"?$" || missing_ss="$missing_ss $cmd"
+	grep -Eq "^\.B +trawl $cmd( |$)" <<<"$SYNOPSIS" || missing_syn="$missing_syn $cmd"
+	grep -Eq "^\.SS +\"?trawl $cmd\"?$" <<<"$COMMANDS_TEXT" || missing_ss="$missing_ss $cmd"
 done
 report "every command is in SYNOPSIS" "$missing_syn"
 report "every command has its .SS \"trawl CMD\" in COMMANDS" "$missing_ss"
@@ -94,7 +94,7 @@ for cmd in $COMMANDS; do
 	[ "$cmd" = help ] && continue
 	run_cmd "$TRAWL" "$cmd" -h
 	check_eq "trawl $cmd -h exits 0" "$RC" "0"
-	opts_block=$(printf '%s\n' "$OUT" | awk '/^options:/ { on = 1; next } on')
+	opts_block=$(awk '/^options:/ { on = 1; next } on' <<<"$OUT")
 	longs=$(printf '%s\n' "$opts_block" | grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z][a-z0-9-]*' || true)
 	shorts=$(printf '%s\n' "$opts_block" | grep -oE '^ +-[A-Za-z],' | grep -oE -- '-[A-Za-z]' || true)
 	check_contains "trawl $cmd -h lists options (parsed)" "$(oneline "$longs")" " --help "
@@ -111,7 +111,7 @@ note "scenario: every setting of 'trawl config' on a fresh crawl, with its defau
 expect_exit 0 "$TRAWL" init fresh.db --url 'http://127.0.0.1:9/items/{id}' -q
 expect_exit 0 "$TRAWL" config fresh.db
 CONFIG=$OUT
-SETTINGS=$(printf '%s\n' "$CONFIG" | sed -n 's/^\([a-z_][a-z0-9_]*\) = .*/\1/p' | awk '!seen[$0]++')
+SETTINGS=$(sed -n 's/^\([a-z_][a-z0-9_]*\) = .*/\1/p' <<<"$CONFIG" | awk '!seen[$0]++')
 check_contains "trawl config lists the settings (parsed)" "$(oneline "$SETTINGS")" " max_body "
 VERSION=$("$TRAWL" --version | awk '{ print $2 }' || true)
 SETTINGS_TEXT=$(sh_section SETTINGS)
@@ -129,9 +129,9 @@ for name in $SETTINGS; do
 	[ -n "$value" ] || continue
 	[ "$value" = "trawl/$VERSION" ] && value="trawl/VERSION"
 	# the entry's heading: the line after .TP
-	heading=$(printf '%s\n' "$SETTINGS_TEXT" | awk -v n="$name" '
+	heading=$(awk -v n="$name" '
 		tp && $1 ~ /^\.BR?$/ && ($2 == n || $2 == "\"" n "\"") { print; exit }
-		{ tp = ($0 ~ /^\.TP/) }')
+		{ tp = ($0 ~ /^\.TP/) }' <<<"$SETTINGS_TEXT")
 	case "$heading" in
 	*"$value"*) ;;
 	*) missing_default="$missing_default $name=$value" ;;
@@ -150,7 +150,7 @@ check_contains "the crawl file has tables (parsed)" "$(oneline "$TABLES")" " ite
 TABLES_TEXT=$(sh_section TABLES)
 missing_t="" missing_c=""
 for t in $TABLES; do
-	if ! printf '%s\n' "$TABLES_TEXT" | grep -Eq "^\.SS +\"?$t\"?$"; then
+	if ! grep -Eq "^\.SS +\"?$t\"?$" <<<"$TABLES_TEXT"; then
 		missing_t="$missing_t $t"
 		continue
 	fi
@@ -166,14 +166,14 @@ report "every column has an entry in its table's .SS" "$missing_c"
 # ---- exit codes ----------------------------------------------------------------------------
 note "scenario: every exit code of 'trawl help' is in EXIT STATUS"
 # the numbers of the exit-code block, leaving out those in parentheses (401/403)
-CODES=$(printf '%s\n' "$HELP" | awk '/^exit codes:/ { on = 1; next } on' |
+CODES=$(awk '/^exit codes:/ { on = 1; next } on' <<<"$HELP" |
 	sed 's/([^)]*)//g' | grep -oE '\b[0-9]+\b' | awk '!seen[$0]++')
 check_contains "trawl help lists exit codes (parsed)" "$(oneline "$CODES")" " 0 "
 check_contains "trawl help lists 143 (parsed)" "$(oneline "$CODES")" " 143 "
 EXIT_TEXT=$(sh_section "EXIT STATUS")
 missing=""
 for code in $CODES; do
-	printf '%s\n' "$EXIT_TEXT" | grep -Eq "^\.B +$code$" || missing="$missing $code"
+	grep -Eq "^\.B +$code$" <<<"$EXIT_TEXT" || missing="$missing $code"
 done
 report "every exit code has an entry in EXIT STATUS" "$missing"
 

@@ -167,7 +167,7 @@ for secret in "plainURLsecret$RANDOM" "sp ace/sl+ash&amp=$RANDOM"; do
 	check_eq "url secret $label: run exit 0" "$RC" 0
 	sent=$(tail -n +$((lines_before + 1)) "$DIR/mock.log" | awk '{print $3}' | grep -c -F "api_key=" || true)
 	check_eq "url secret $label: both requests carried the key" "$sent" 2
-	enc=$(tail -n +$((lines_before + 1)) "$DIR/mock.log" | awk '{print $3}' | head -n 1 | sed 's/.*api_key=//')
+	enc=$(awk -v n=$((lines_before + 1)) 'NR == n { print $3; exit }' "$DIR/mock.log" | sed 's/.*api_key=//')
 	for needle in "$secret" "$enc"; do
 		check_eq "url secret $label: '$needle' not in -v output" "$(cat urlsec.out urlsec.err | grep -c -F -- "$needle" || true)" 0
 		for f in urlsec.db urlsec.db-wal urlsec.db-shm; do
