@@ -1,12 +1,14 @@
 /*
  * extract.c - compile SQLite-style JSON paths and evaluate them over cJSON
  * trees; convert the nodes found into typed values the way json_extract()
- * does.
+ * does.  A body too large for one tree (more values than the limit) is
+ * checked and searched over its text instead, with the same results.
  *
  * This module must never print, exit, or know about curl or SQLite (the
- * path syntax is SQLite's, the code is not).  It only reads the parsed tree,
- * never modifies it, and every allocation it hands out is plain malloc, so
- * value_release() can free it.  See extract.h for the grammar.
+ * path syntax is SQLite's, the code is not).  It only reads the parsed tree
+ * and the body, never modifies them, and every allocation it hands out is
+ * plain malloc, so value_release() can free it.  See extract.h for the
+ * grammar.
  */
 #include "extract.h"
 #include "util.h"
@@ -41,6 +43,7 @@ struct extractor {
 	size_t n;
 	char **names;
 	struct jpath **paths;
+	size_t max_values; /* the most values a body may hold to be one tree */
 };
 
 
@@ -325,6 +328,7 @@ int extractor_new(struct extractor **out, size_t n, const char *const *names,
 		goto out;
 	}
 	x->n = n;
+	x->max_values = EXTRACT_MAX_VALUES;
 	for (i = 0; i < n; i++) {
 		if (names[i] == NULL || names[i][0] == '\0') {
 			rc = errmsg(err, errlen, EXTRACT_EINVAL, "field %zu has no name", i + 1);
@@ -426,13 +430,17 @@ static int is_json_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* ---- exact big numbers ---------------------------------------------------
+/* ---- the raw text ---------------------------------------------------------
  *
- * cJSON keeps every number as a double, which rounds integers beyond 2^53.
- * For those (rare) values the path is walked again over the raw text, only
- * to find the number's literal: an integer that fits int64 is stored as
- * INTEGER, anything longer as its exact TEXT.  The walk skips values
- * without building them; the body has already been parsed, so it is valid.
+ * Two jobs are done over the body's text rather than over cJSON's tree.
+ * Numbers: cJSON keeps every number as a double, which rounds integers
+ * beyond 2^53, so the path is walked again over the text to find the
+ * number's literal.  Large bodies: one of more than the value limit is
+ * checked here without building it, and each path is walked over the text
+ * to the one value that is then parsed.  The walk follows cJSON's reading
+ * exactly (its whitespace, its key decoding, the first of duplicate keys)
+ * and assumes a body that has been checked: it skips values without
+ * building them.
  */
 
 /* cJSON takes every byte up to 0x20 (NUL and control bytes too) for
@@ -453,7 +461,7 @@ static const char *raw_ws(const char *p, const char *e)
 static const char *raw_string_end(const char *p, const char *e)
 {
 	for (p++; p < e && *p != '"'; p++)
-		if (*p == '\\')
+		if (*p == '\\' && p + 1 < e)
 			p++;
 	return p < e ? p + 1 : e;
 }
@@ -487,13 +495,12 @@ static const char *raw_skip(const char *p, const char *e)
 	return e;
 }
 
-static int hex4(const char *p, const char *e, unsigned *out)
+/* Reads 4 hex digits as cJSON does: a byte that is not one makes it 0. */
+static unsigned hex4(const char *p)
 {
 	unsigned v = 0;
 	int i;
 
-	if (e - p < 4)
-		return -1;
 	for (i = 0; i < 4; i++) {
 		char c = p[i];
 
@@ -503,21 +510,32 @@ static int hex4(const char *p, const char *e, unsigned *out)
 		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
 			v |= (unsigned)((c | 0x20) - 'a' + 10);
 		else
-			return -1;
+			return 0;
 	}
-	*out = v;
-	return 0;
+	return v;
+}
+
+/* Is p (before e) "\uXXXX" with XXXX a UTF-16 surrogate of [lo, hi]? */
+static int surrogate_at(const char *p, const char *e, unsigned lo, unsigned hi)
+{
+	unsigned cp;
+
+	if (e - p < 6 || p[0] != '\\' || p[1] != 'u')
+		return 0;
+	cp = hex4(p + 2);
+	return cp >= lo && cp <= hi;
 }
 
 /*
  * Decodes the escape at p (just after the backslash) into out (UTF-8, as
- * cJSON decodes it); returns the bytes written (0: not an escape cJSON
- * takes) and moves *pp past the escape.
+ * cJSON decodes it; "\u" with a byte that is not hex is U+0000 there);
+ * returns the bytes written (0: not an escape cJSON takes) and moves *pp to
+ * the escape's last byte.
  */
 static size_t raw_unescape(const char **pp, const char *e, char out[4])
 {
 	const char *p = *pp;
-	unsigned cp, lo;
+	unsigned cp;
 	size_t n;
 
 	switch (*p) {
@@ -528,14 +546,14 @@ static size_t raw_unescape(const char **pp, const char *e, char out[4])
 	case 'f': out[0] = '\f'; break;
 	case '"': case '\\': case '/': out[0] = *p; break;
 	case 'u':
-		if (hex4(p + 1, e, &cp))
+		if (e - p < 5)
 			return 0;
+		cp = hex4(p + 1);
 		p += 4;
 		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (e - p < 7 || p[1] != '\\' || p[2] != 'u' || hex4(p + 3, e, &lo) ||
-			    lo < 0xdc00 || lo > 0xdfff)
+			if (!surrogate_at(p + 1, e, 0xdc00, 0xdfff))
 				return 0;
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 3) - 0xdc00);
 			p += 6;
 		} else if (cp >= 0xdc00 && cp <= 0xdfff) {
 			return 0;
@@ -567,11 +585,9 @@ static size_t raw_unescape(const char **pp, const char *e, char out[4])
 	return 1;
 }
 
-/* Does the raw string at p (at its '"') equal key, escapes decoded as cJSON
- * decodes them?  cJSON's keys end at a NUL, so a key holding one (raw or
- * \u0000) can only match up to it: such a key never matches here, and the
- * walk gives up (-1) when that prefix is the key, rather than guess: the
- * value then stays as cJSON gave it. */
+/* Does the raw string at p (at its '"') name key, as cJSON compares keys?
+ * cJSON keeps a key as a C string, so a NUL in it (raw, "\u0000", or a "\u"
+ * that is not hex) ends it: what comes after is not compared. */
 static int raw_key_is(const char *p, const char *e, const char *key)
 {
 	for (p++; p < e && *p != '"'; p++) {
@@ -585,7 +601,7 @@ static int raw_key_is(const char *p, const char *e, const char *key)
 		}
 		for (i = 0; i < n; i++, key++) {
 			if (!dec[i])
-				return *key ? 0 : -1; /* cJSON's view of this key ends here */
+				return *key == '\0'; /* cJSON's view of this key ends here */
 			if (*key != dec[i])
 				return 0;
 		}
@@ -593,14 +609,18 @@ static int raw_key_is(const char *p, const char *e, const char *key)
 	return p < e && *key == '\0';
 }
 
+/* cJSON skips a UTF-8 BOM at the start, only in a body of 5 bytes or more. */
+static const char *after_bom(const char *body, size_t len)
+{
+	return len > 4 && !memcmp(body, "\xef\xbb\xbf", 3) ? body + 3 : body;
+}
+
 /* Finds the raw text of p's value in body; 0 and *v, *vlen, or -1 when absent. */
 static int raw_eval(const struct jpath *jp, const char *body, size_t len, const char **v, size_t *vlen)
 {
-	const char *p = raw_ws(body, body + len), *e = body + len;
+	const char *e = body + len, *p = raw_ws(after_bom(body, len), e);
 	size_t i;
 
-	if (len >= 3 && !memcmp(body, "\xef\xbb\xbf", 3))
-		p = raw_ws(body + 3, e);
 	for (i = 0; i < jp->nsteps; i++) {
 		const struct step *s = &jp->steps[i];
 		size_t want = s->n, count = 0;
@@ -612,8 +632,6 @@ static int raw_eval(const struct jpath *jp, const char *body, size_t len, const 
 			for (p = raw_ws(p + 1, e); p < e && *p == '"';) {
 				int hit = raw_key_is(p, e, s->key);
 
-				if (hit < 0)
-					return -1;
 				p = raw_ws(raw_string_end(p, e), e);   /* at ':' */
 				p = raw_ws(p + 1, e);                    /* the value */
 				if (hit)
@@ -650,24 +668,22 @@ static int raw_eval(const struct jpath *jp, const char *body, size_t len, const 
 }
 
 /*
- * Makes a number's value follow its literal, as json_extract() does: a
- * literal with a fraction or an exponent is REAL (7.00 too); an integer
- * literal is INTEGER, exactly, even past 2^53 where the double that cJSON
- * kept is rounded; one past int64 is its exact digits as TEXT.
+ * Makes a number's value follow its literal v[0..n), as json_extract()
+ * does: a literal with a fraction or an exponent is REAL (7.00 too); an
+ * integer literal is INTEGER, exactly, even past 2^53 where the double d
+ * that cJSON kept is rounded; one past int64 is its exact digits as TEXT.
+ * The literal must read as d, or d stands (a document cJSON reads in its
+ * own way).  Returns 0 or EXTRACT_ENOMEM.
  */
-static int number_as_written(const struct jpath *jp, const char *body, size_t len, struct value *out,
-			     double d)
+static int number_literal(const char *v, size_t n, double d, struct value *out)
 {
-	const char *v;
-	size_t n, i;
+	size_t i;
 	char digits[32], literal[512];
 	char *end;
 	long long ll;
 
-	if (raw_eval(jp, body, len, &v, &n) || !n || n >= sizeof(literal))
+	if (!n || n >= sizeof(literal))
 		return 0;
-	/* the walk must have found the number cJSON found; if they disagree
-	 * (a document cJSON reads in its own way), cJSON's value stands */
 	memcpy(literal, v, n);
 	literal[n] = '\0';
 	if (strtod(literal, &end) != d || *end)
@@ -698,43 +714,298 @@ static int number_as_written(const struct jpath *jp, const char *body, size_t le
 	return 0;
 }
 
-int extractor_run(const struct extractor *x, const char *body, size_t len, struct value *out,
-		  char *err, size_t errlen)
+/* ---- checking a body without building it ------------------------------- */
+
+/*
+ * Counts the values in p[0..e) as a tree would hold them (1 + commas +
+ * opening brackets outside strings, an upper bound), stopping once past
+ * limit.  Returns the count, or limit + 1.
+ */
+static size_t count_values(const char *p, const char *e, size_t limit)
+{
+	size_t n = 1;
+
+	while (p < e && n <= limit) {
+		switch (*p++) {
+		case '"':
+			while (p < e && *p != '"')
+				p += *p == '\\' && p + 1 < e ? 2 : 1;
+			p += p < e;
+			break;
+		case ',': case '[': case '{':
+			n++;
+			break;
+		}
+	}
+	return n;
+}
+
+/* Is p[0..q) a number as RFC 8259 writes it? */
+static int plain_number(const char *p, const char *q)
+{
+	p += p < q && *p == '-';
+	if (p < q && *p == '0')
+		p++;
+	else if (p < q && *p >= '1' && *p <= '9')
+		while (p < q && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return 0;
+	if (p < q && *p == '.') {
+		if (++p >= q || *p < '0' || *p > '9')
+			return 0;
+		while (p < q && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < q && (*p | 0x20) == 'e') {
+		p++;
+		p += p < q && (*p == '+' || *p == '-');
+		if (p >= q || *p < '0' || *p > '9')
+			return 0;
+		while (p < q && *p >= '0' && *p <= '9')
+			p++;
+	}
+	return p == q;
+}
+
+/* Is p[0..q) a scalar every cJSON takes: a string of printable bytes
+ * without escapes, a short RFC 8259 number, null, true or false? */
+static int plain_scalar(const char *p, const char *q)
+{
+	size_t n = (size_t)(q - p), i;
+
+	if (*p == '"') {
+		for (i = 1; i + 1 < n; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == '\\')
+				return 0;
+		return n >= 2 && p[n - 1] == '"';
+	}
+	if (n == 4 && (!memcmp(p, "null", 4) || !memcmp(p, "true", 4)))
+		return 1;
+	if (n == 5 && !memcmp(p, "false", 5))
+		return 1;
+	return n < 64 && plain_number(p, q);
+}
+
+/*
+ * Is the scalar p[0..q) valid as cJSON reads it?  Plain ones are decided
+ * here; any other is handed to cJSON, so that the answer is cJSON's, as
+ * when it parses the whole body.  Returns 0, or -1 with *bad at the byte
+ * cJSON stopped at.
+ */
+static int check_scalar(const char *p, const char *q, const char **bad)
 {
 	const char *end = NULL;
+	cJSON *node;
+
+	if (plain_scalar(p, q))
+		return 0;
+	/* what cJSON's parse_value starts on: no BOM or whitespace skipped here */
+	if (!memchr("\"-0123456789tfn", *p, 15)) {
+		*bad = p;
+		return -1;
+	}
+	node = cJSON_ParseWithLengthOpts(p, (size_t)(q - p), &end, 0);
+	cJSON_Delete(node);
+	if (node != NULL && end == q)
+		return 0;
+	*bad = end != NULL && end >= p && end <= q ? end : p;
+	return -1;
+}
+
+/* At a member's key (whitespace skipped): checks `"key" :` and moves *pp
+ * past the colon.  Returns 0, or -1 with *bad set. */
+static int check_key(const char **pp, const char *e, const char **bad)
+{
+	const char *p = *pp, *q;
+
+	if (p >= e || *p != '"') {
+		*bad = p < e ? p + 1 : p; /* where cJSON reports it */
+		return -1;
+	}
+	q = raw_string_end(p, e);
+	if (check_scalar(p, q, bad))
+		return -1;
+	p = raw_ws(q, e);
+	if (p >= e || *p != ':') {
+		*bad = p;
+		return -1;
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+/*
+ * Checks that body[0..len) is one JSON value as cJSON would parse it (its
+ * whitespace, nesting limit, a BOM at the start, only JSON whitespace
+ * after), building nothing.  Returns 0, or -1 with *bad at the offending
+ * byte.  O(len) time, no allocation but one scalar at a time.
+ */
+static int check_json(const char *body, size_t len, const char **bad)
+{
+	const char *p = after_bom(body, len), *e = body + len, *q;
+	char close[CJSON_NESTING_LIMIT]; /* the bracket each open container wants */
+	size_t depth = 0;
+	int want_value = 1;
+
+	while (want_value || depth > 0) {
+		p = raw_ws(p, e);
+		if (want_value && p < e && *p != '[' && *p != '{') {
+			q = raw_skip(p, e);
+			if (check_scalar(p, q, bad))
+				return -1;
+			p = q;
+			want_value = 0;
+		} else if (want_value) {
+			if (p >= e || depth >= CJSON_NESTING_LIMIT)
+				goto bad;
+			close[depth++] = *p == '[' ? ']' : '}';
+			p = raw_ws(p + 1, e);
+			if (p < e && *p == close[depth - 1]) {
+				depth--;
+				p++;
+				want_value = 0;
+			} else if (close[depth - 1] == '}' && check_key(&p, e, bad)) {
+				return -1;
+			}
+		} else if (p < e && *p == ',') {
+			p = raw_ws(p + 1, e);
+			if (close[depth - 1] == '}' && check_key(&p, e, bad))
+				return -1;
+			want_value = 1;
+		} else if (p < e && *p == close[depth - 1]) {
+			depth--;
+			p++;
+		} else {
+			goto bad;
+		}
+	}
+	/* after the value, only the whitespace run_tree allows */
+	while (p < e && is_json_space(*p))
+		p++;
+	if (p == e)
+		return 0;
+bad:
+	*bad = p;
+	return -1;
+}
+
+/*
+ * The message for a body that is not JSON, cJSON having stopped at
+ * body[off] (past the end means the last byte, as cJSON reports it).  An
+ * unpaired UTF-16 surrogate escape is named: RFC 8259 lets it through and
+ * SQLite's json_extract() reads it, cJSON does not.
+ */
+static int invalid_json(const char *body, size_t len, size_t off, char *err, size_t errlen)
+{
+	const char *p, *e = body + len;
+
+	if (len > 0 && off >= len)
+		off = len - 1;
+	p = body + off;
+	if (off < len && (surrogate_at(p, e, 0xdc00, 0xdfff) ||
+			  (surrogate_at(p, e, 0xd800, 0xdbff) && !surrogate_at(p + 6, e, 0xdc00, 0xdfff))))
+		return errmsg(err, errlen, EXTRACT_EINVAL,
+			      "invalid JSON at byte %zu: unpaired UTF-16 surrogate '%.6s'", off, p);
+	return errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu", off);
+}
+
+/* ---- running the extractor ---------------------------------------------- */
+
+void extractor_set_max_values(struct extractor *x, size_t max_values)
+{
+	x->max_values = max_values ? max_values : EXTRACT_MAX_VALUES;
+}
+
+/* extractor_run over one cJSON tree of the whole body. */
+static int run_tree(const struct extractor *x, const char *body, size_t len, struct value *out,
+		    char *err, size_t errlen)
+{
+	const char *end = NULL, *v;
 	cJSON *root = NULL;
-	size_t i;
+	size_t i, n;
 	int rc;
 
-	null_values(out, x->n);
-	if (body == NULL || len == 0)
-		return errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte 0");
 	/* not NUL-terminated: cJSON must not look for a NUL, we check the tail */
 	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (root == NULL) {
-		rc = errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
-			  end != NULL && end >= body ? (size_t)(end - body) : (size_t)0);
+		rc = invalid_json(body, len, end != NULL && end >= body ? (size_t)(end - body) : 0, err, errlen);
 		goto out;
 	}
 	while (end < body + len && is_json_space(*end))
 		end++;
 	if (end != body + len) {
-		rc = errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte %zu",
-			  (size_t)(end - body));
+		rc = invalid_json(body, len, (size_t)(end - body), err, errlen);
 		goto out;
 	}
 	rc = extractor_eval(x, root, out, err, errlen);
-	for (i = 0; !rc && i < x->n; i++)
-		if (out[i].type == VAL_INT || out[i].type == VAL_REAL) {
-			const cJSON *node = jpath_eval(x->paths[i], root);
+	for (i = 0; !rc && i < x->n; i++) {
+		const cJSON *node = jpath_eval(x->paths[i], root);
 
-			if (cJSON_IsNumber(node) &&
-			    number_as_written(x->paths[i], body, len, &out[i], node->valuedouble)) {
-				clear_values(out, x->n);
-				rc = errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
-			}
+		if (!cJSON_IsNumber(node) || raw_eval(x->paths[i], body, len, &v, &n))
+			continue;
+		if (number_literal(v, n, node->valuedouble, &out[i])) {
+			clear_values(out, x->n);
+			rc = errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
 		}
+	}
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+/* Field i over a body check_json accepted: its value alone is parsed. */
+static int field_in_place(const struct extractor *x, size_t i, const char *body, size_t len,
+			  struct value *out, char *err, size_t errlen)
+{
+	const char *v;
+	cJSON *node;
+	size_t n;
+	int rc;
+
+	if (raw_eval(x->paths[i], body, len, &v, &n))
+		return 0; /* missing */
+	if (count_values(v, v + n, x->max_values) > x->max_values)
+		return errmsg(err, errlen, EXTRACT_ETOOBIG,
+			      "field '%s': value too large: more than %zu JSON values", x->names[i],
+			      x->max_values);
+	node = cJSON_ParseWithLengthOpts(v, n, NULL, 0);
+	if (node == NULL) /* it was checked: only memory can be missing */
+		return errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");
+	rc = json_to_value(node, out);
+	if (!rc && cJSON_IsNumber(node))
+		rc = number_literal(v, n, node->valuedouble, out);
+	cJSON_Delete(node);
+	return rc ? errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory") : 0;
+}
+
+/* extractor_run over the text of a body too large for one tree. */
+static int run_in_place(const struct extractor *x, const char *body, size_t len,
+			struct value *out, char *err, size_t errlen)
+{
+	const char *bad = body;
+	size_t i;
+	int rc;
+
+	if (check_json(body, len, &bad))
+		return invalid_json(body, len, (size_t)(bad - body), err, errlen);
+	for (i = 0; i < x->n; i++) {
+		rc = field_in_place(x, i, body, len, &out[i], err, errlen);
+		if (rc) {
+			clear_values(out, x->n);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int extractor_run(const struct extractor *x, const char *body, size_t len, struct value *out,
+		  char *err, size_t errlen)
+{
+	null_values(out, x->n);
+	if (body == NULL || len == 0)
+		return errmsg(err, errlen, EXTRACT_EINVAL, "invalid JSON at byte 0");
+	if (count_values(body, body + len, x->max_values) <= x->max_values)
+		return run_tree(x, body, len, out, err, errlen);
+	return run_in_place(x, body, len, out, err, errlen);
 }

@@ -21,6 +21,11 @@
  * meets the wrong kind of node (a key on an array, an index on an object or a
  * scalar) yields "missing", never an error.
  *
+ * Memory is bounded whatever the body: a body of at most EXTRACT_MAX_VALUES
+ * JSON values is parsed into one cJSON tree (80 to 150 bytes a value); a
+ * larger one is checked and searched in place, and only each field's own
+ * value is parsed, which must itself hold at most that many values.
+ *
  * This module must never print, exit, or know about curl or SQLite.  Errors
  * are one lower-case line in the caller's err buffer (errlen bytes, always
  * NUL-terminated when errlen > 0) plus a negative return.
@@ -37,6 +42,15 @@
 /* Return codes besides 0. */
 #define EXTRACT_EINVAL (-1) /* bad path, bad argument, invalid JSON */
 #define EXTRACT_ENOMEM (-2) /* out of memory */
+#define EXTRACT_ETOOBIG (-3) /* a field's value holds more values than the limit */
+
+/*
+ * The most JSON values a body may hold to be parsed into one tree, and the
+ * most a field's value may hold in any body.  Values are counted as array
+ * elements and object members plus one (the body itself); an empty array
+ * or object counts one more than it holds.
+ */
+#define EXTRACT_MAX_VALUES ((size_t)1000000)
 
 struct jpath;
 
@@ -94,15 +108,30 @@ const char *extractor_name(const struct extractor *x, size_t i);
 const char *extractor_path(const struct extractor *x, size_t i);
 
 /*
+ * Sets x's value limit (EXTRACT_MAX_VALUES when x is new); 0 restores the
+ * default.  Tests lower it to run the in-place search over small bodies.
+ */
+void extractor_set_max_values(struct extractor *x, size_t max_values);
+
+/*
  * Parses body (len bytes, need not be NUL-terminated; a UTF-8 BOM is skipped,
  * whitespace may surround the value, anything else after it is invalid) and
  * fills out[0..count-1], one value per field (VAL_NULL where the path is
  * missing).  Every out[i] is overwritten; the caller releases each with
  * value_release() whatever the return.
  *
+ * A body of more values than the limit gives the same results, from the
+ * text: it is checked without being built (the brackets, commas and
+ * colons here, every string, number and literal as cJSON reads it), each
+ * path is walked over the text, and the value found is parsed on its own.
+ *
  * Returns 0; EXTRACT_EINVAL with "invalid JSON at byte OFFSET" (nesting
- * deeper than CJSON_NESTING_LIMIT counts as invalid) and every out[i]
- * VAL_NULL; or EXTRACT_ENOMEM with every out[i] VAL_NULL.
+ * deeper than CJSON_NESTING_LIMIT counts as invalid; an unpaired UTF-16
+ * surrogate escape, which cJSON refuses, is named: "invalid JSON at byte
+ * OFFSET: unpaired UTF-16 surrogate '\udc00'"); EXTRACT_ETOOBIG with
+ * "field 'NAME': value too large: more than N JSON values" when a field's
+ * value holds more values than the limit; or EXTRACT_ENOMEM.  On error
+ * every out[i] is VAL_NULL.
  */
 int extractor_run(const struct extractor *x, const char *body, size_t len, struct value *out,
 		  char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /*
  * test_extract.c - unit tests for extract.c: path compilation and its error
  * messages, every step kind, value conversion (json_extract's types), invalid
- * and hostile bodies.
+ * and hostile bodies, and the in-place search of bodies too large for one
+ * tree, which must give what the tree gives.
  */
 #include "extract.h"
 #include "unit.h"
@@ -382,6 +383,7 @@ TEST(guard_page)
 	static const char *const bodies[] = {
 		"{\"b\": \"text\"}", "{\"b\": 12", "{\"b\": \"abc", "{\"b\": tru", "{\"b\": 1.5e",
 		"[1,2", "{\"b\"", "{\"b\": \"\\u00", "12", "\"x", "{\"b\": [nul", " ",
+		"{\"b\": \"\\ud800", "{\"b\": \"\\ud800\\u", "{\"b\": \"x\\", "{\"b\":[1,{\"c\":",
 	};
 	const char *names[1] = { "b" };
 	const char *paths[1] = { "$.b" };
@@ -396,14 +398,18 @@ TEST(guard_page)
 		return;
 	CHECK_EQ_INT(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
 	CHECK_EQ_INT(extractor_new(&x, 1, names, paths, err, sizeof err), 0);
-	for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		size_t len = strlen(bodies[i]);
+	for (i = 0; i < 2 * (sizeof bodies / sizeof bodies[0]); i++) {
+		const char *body = bodies[i % (sizeof bodies / sizeof bodies[0])];
+		size_t len = strlen(body);
 		char *at = map + pg - len;
 
-		memcpy(at, bodies[i], len);
+		/* the second time round, searched in place */
+		extractor_set_max_values(x, i < sizeof bodies / sizeof bodies[0] ? 0 : 1);
+		memcpy(at, body, len);
 		if (extractor_run(x, at, len, &v, err, sizeof err) == 0)
 			value_release(&v);
 	}
+	extractor_set_max_values(x, 0);
 	memcpy(map + pg - 13, "{\"b\": \"text\"}", 13);
 	CHECK_EQ_INT(extractor_run(x, map + pg - 13, 13, &v, err, sizeof err), 0);
 	CHECK_EQ_STR(v.s, "text");
@@ -442,6 +448,289 @@ TEST(deep_nesting)
 	extractor_free(x);
 }
 
+
+/* Runs paths[0..n) over len bytes of body with the value limit max (0: the
+ * default); returns the result code, values in out, message in err. */
+static int run_limit(size_t max, size_t n, const char *const *paths, const char *body, size_t len,
+		     struct value *out, char *err, size_t errlen)
+{
+	static const char *const names[] = { "f0", "f1", "f2", "f3" };
+	struct extractor *x = NULL;
+	int rc;
+
+	if (!CHECK_EQ_INT(extractor_new(&x, n, names, paths, err, errlen), 0))
+		return -100;
+	extractor_set_max_values(x, max);
+	rc = extractor_run(x, body, len, out, err, errlen);
+	extractor_free(x);
+	return rc;
+}
+
+static int same_value(const struct value *a, const struct value *b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case VAL_INT: return a->i == b->i;
+	case VAL_REAL: return a->d == b->d || (a->d != a->d && b->d != b->d);
+	case VAL_TEXT: case VAL_BLOB: return a->len == b->len && !memcmp(a->s, b->s, a->len);
+	default: return 1;
+	}
+}
+
+/*
+ * Every body, with every path, read through one tree and read in place
+ * (limits 1 to 12 force it) must give the same values, the same verdict
+ * and the same message; in place, a field's value over the limit fails the
+ * item with its own message instead.
+ */
+TEST(in_place_agrees_with_tree)
+{
+	static const struct {
+		const char *body;
+		size_t len; /* 0: strlen */
+	} bodies[] = {
+		{ "{\"a\":{\"b\":[10,20,30]},\"items\":[{\"t\":\"x\"},{\"t\":\"y\"}],\"s\":\"str\",\"n\":null}", 0 },
+		{ "{\"a\":1,\"a\":2,\"b\":[true,false,null],\"c\":{}}", 0 },
+		{ "\xef\xbb\xbf {\"a\" : [ 1 , 2.50 , -0 , 1e2 , 9007199254740993 ] }\n", 0 },
+		{ "{\"a\":99999999999999999999999,\"b\":-9223372036854775808,\"c\":1.0}", 0 },
+		{ "[01, 1., -.5, 1E+2, 1e5000, -01.5e-0]", 0 },
+		{ "[\"\\u00e9\\n\\\"\\/\", \"\\ud83d\\ude00\", \"a\\u0000b\", \"\\u00zz\"]", 0 },
+		{ "{\"\\u0061\":2.5,\"a\":7}", 0 },
+		{ "{\"a\\u00zz\":2.5,\"a\":7}", 0 },
+		{ "{\"a\\u0000x\":3,\"a\":7}", 0 },
+		{ "{\"a\0x\":4,\"a\":7}", 13 },
+		{ "[\x01 0,5.5]", 0 },
+		{ "[\0 1]", 5 },
+		{ "[\"a\x01\x7f\xff b\"]", 0 },
+		{ "{\"k\":[[], {}, [[1]], {\"x\":{\"y\":[\"]}\"]}}]}", 0 },
+		{ "[1234567890123456789012345678901234567890123456789012345678901234567890]", 0 },
+		{ "12", 0 },
+		{ "\xef\xbb\xbf" "1", 0 },
+		{ "\xef\xbb\xbf" "12", 0 },
+		{ "\xef\xbb\xbf" "[]", 0 },
+		{ "\"text\"", 0 },
+		/* not JSON */
+		{ "[1, 2", 0 },
+		{ "{\"a\": 1,}", 0 },
+		{ "{\"a\" 1}", 0 },
+		{ "{\"a\":1 \"b\":2}", 0 },
+		{ "{1:2}", 0 },
+		{ "{\"a\":1,2}", 0 },
+		{ "{\"a\":1, }", 0 },
+		{ "{\"a\":1,", 0 },
+		{ "{\"a\"", 0 },
+		{ "{\"a\":", 0 },
+		{ "{", 0 },
+		{ "[", 0 },
+		{ " ", 0 },
+		{ "[1}", 0 },
+		{ "{\"a\":1]", 0 },
+		{ "[1,]", 0 },
+		{ "[1 2]", 0 },
+		{ "[nullx]", 0 },
+		{ "[tru]", 0 },
+		{ "[+1]", 0 },
+		{ "[.5]", 0 },
+		{ "[1e]", 0 },
+		{ "[1.5.3]", 0 },
+		{ "[-]", 0 },
+		{ "[\"\\x\"]", 0 },
+		{ "[\"\\u12\"]", 0 },
+		{ "[\"abc", 0 },
+		{ "[\"abc\\", 0 },
+		{ "[\xef\xbb\xbf" "1]", 0 },
+		{ "[1] x", 0 },
+		{ "[1]\0", 4 },
+		{ "[1]  \t", 0 },
+		{ "[{\"a\":\"\\ud800\"}]", 0 },
+		{ "[1,{\"a\":\"x\\udc00\"}]", 0 },
+		{ "[\"\\ud800\\u0041\"]", 0 },
+		{ "{\"k\\ud800\":1, \"j\":2}", 0 },
+		{ "[[[[[[[[[[", 0 },
+		{ "[[[[]]]]]", 0 },
+	};
+	static const char *const paths[][4] = {
+		{ "$", "$.a", "$[0]", "$[#-1]" },
+		{ "$.a.b[1]", "$.items[#-1].t", "$.k[3].x.y[0]", "$.c" },
+		{ "$.a[4]", "$.b", "$[1]", "$[2]" },
+		{ "$[5]", "$[4]", "$[3]", "$.a[0]" },
+	};
+	size_t b, p, max, i;
+
+	for (b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
+		const char *body = bodies[b].body;
+		size_t len = bodies[b].len ? bodies[b].len : strlen(body);
+
+		for (p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+			struct value tree[4], place[4];
+			char terr[256] = "", perr[256] = "";
+			int trc = run_limit(0, 4, paths[p], body, len, tree, terr, sizeof terr);
+
+			for (max = 1; max <= 12; max++) {
+				int prc;
+
+				perr[0] = '\0';
+				prc = run_limit(max, 4, paths[p], body, len, place, perr, sizeof perr);
+
+				if (prc == EXTRACT_ETOOBIG) {
+					CHECK(strstr(perr, "value too large: more than ") != NULL);
+					CHECK_EQ_INT(place[0].type, VAL_NULL);
+					continue;
+				}
+				if (!CHECK_EQ_INT(prc, trc) || (trc && !CHECK_EQ_STR(perr, terr)))
+					fprintf(stderr, "  body #%zu, paths #%zu, limit %zu\n", b, p, max);
+				for (i = 0; i < 4; i++) {
+					if (!CHECK(same_value(&place[i], &tree[i])))
+						fprintf(stderr, "  body #%zu, path %s, limit %zu\n", b, paths[p][i], max);
+					value_release(&place[i]);
+				}
+			}
+			for (i = 0; i < 4; i++)
+				value_release(&tree[i]);
+		}
+	}
+}
+
+/* The same comparison over bodies made of random JSON pieces (a fixed
+ * seed: every run checks the same 30000 bodies). */
+TEST(in_place_agrees_random)
+{
+	static const char *const pieces[] = {
+		"[", "]", "{", "}", ",", ":", "\"", "\"a\"", "\"a\":", "\\", "\\u", "d800", "dc00", "00zz",
+		"0", "1", "-", ".", "e", "+", "x", "null", "true", "false", " ", "\x01", "\"\\ud83d\\ude00\"",
+		"\"b\\n\"", "9007199254740993", "\xef\xbb\xbf", "\xff",
+	};
+	static const char *const paths[4] = { "$[0]", "$.a", "$[#-1]", "$[1].a" };
+	uint64_t seed = 42;
+	char body[512];
+	size_t c, k, i, max;
+
+	for (c = 0; c < 30000; c++) {
+		struct value tree[4], place[4];
+		char terr[256] = "", perr[256];
+		size_t len = 0, npieces;
+		int trc, prc;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		npieces = 1 + (size_t)(seed >> 60);
+		for (k = 0; k < npieces; k++) {
+			const char *piece;
+
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			piece = pieces[(seed >> 33) % (sizeof pieces / sizeof pieces[0])];
+			memcpy(body + len, piece, strlen(piece));
+			len += strlen(piece);
+		}
+		trc = run_limit(0, 4, paths, body, len, tree, terr, sizeof terr);
+		for (max = 1; max <= 3; max++) {
+			perr[0] = '\0';
+			prc = run_limit(max, 4, paths, body, len, place, perr, sizeof perr);
+			if (prc != EXTRACT_ETOOBIG &&
+			    (!CHECK_EQ_INT(prc, trc) || (trc && !CHECK_EQ_STR(perr, terr))))
+				fprintf(stderr, "  body '%.*s', limit %zu\n", (int)len, body, max);
+			for (i = 0; prc != EXTRACT_ETOOBIG && i < 4; i++)
+				if (!CHECK(same_value(&place[i], &tree[i])))
+					fprintf(stderr, "  body '%.*s', path %s, limit %zu\n", (int)len, body,
+						paths[i], max);
+			for (i = 0; i < 4; i++)
+				value_release(&place[i]);
+		}
+		for (i = 0; i < 4; i++)
+			value_release(&tree[i]);
+	}
+}
+
+/* Nesting: cJSON's limit holds in place too. */
+TEST(in_place_nesting)
+{
+	static const char *const paths[1] = { "$[0][0]" };
+	size_t depth, lim = 1000, i;
+	char *body = malloc(2 * 1001 + 2), err[256];
+	struct value v;
+
+	if (!CHECK(body != NULL))
+		return;
+	for (depth = lim; depth <= lim + 1; depth++) {
+		for (i = 0; i < depth; i++) {
+			body[i] = '[';
+			body[depth + i] = ']';
+		}
+		CHECK_EQ_INT(run_limit(0, 1, paths, body, 2 * depth, &v, err, sizeof err),
+			     depth == lim ? 0 : EXTRACT_EINVAL);
+		value_release(&v);
+		CHECK_EQ_INT(run_limit(3, 1, paths, body, 2 * depth, &v, err, sizeof err),
+			     depth == lim ? EXTRACT_ETOOBIG : EXTRACT_EINVAL);
+		value_release(&v);
+	}
+	free(body);
+}
+
+/* A body of millions of values is searched in place, with the right results. */
+TEST(huge_array)
+{
+	static const char *const paths[4] = { "$[0]", "$[#-1]", "$[1999998]", "$.x" };
+	static const char *const whole[1] = { "$" };
+	size_t n = 2000000, i, len = 2 * n + 1;
+	char *body = malloc(len), err[256];
+	struct value out[4];
+
+	if (!CHECK(body != NULL))
+		return;
+	body[0] = '[';
+	for (i = 0; i < n; i++) {
+		body[1 + 2 * i] = (char)('0' + i % 10);
+		body[2 + 2 * i] = i + 1 < n ? ',' : ']';
+	}
+	CHECK_EQ_INT(run_limit(0, 4, paths, body, len, out, err, sizeof err), 0);
+	CHECK_EQ_INT(out[0].type, VAL_INT);
+	CHECK_EQ_INT(out[0].i, 0);
+	CHECK_EQ_INT(out[1].i, 9);
+	CHECK_EQ_INT(out[2].i, 8);
+	CHECK_EQ_INT(out[3].type, VAL_NULL);
+	/* the whole array as a field is over the limit: the item fails */
+	CHECK_EQ_INT(run_limit(0, 1, whole, body, len, out, err, sizeof err), EXTRACT_ETOOBIG);
+	CHECK_EQ_STR(err, "field 'f0': value too large: more than 1000000 JSON values");
+	CHECK_EQ_INT(out[0].type, VAL_NULL);
+	/* one bad byte deep inside is found without a tree */
+	body[2 * 1234567 + 1] = 'x';
+	CHECK_EQ_INT(run_limit(0, 4, paths, body, len, out, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "invalid JSON at byte 2469135");
+	free(body);
+}
+
+/* Unicode as cJSON and json_extract() read it: raw bytes as they are, escapes
+ * decoded, an unpaired surrogate refused with a message that names it. */
+TEST(unicode)
+{
+	static const char *const one[1] = { "$.s" };
+	struct value v;
+	char err[256];
+
+	v = run1("$.s", "{\"s\":\"a\xff b\xc3( \xc0\xaf \xed\xa0\x80 z\"}");
+	CHECK_EQ_STR(v.s, "a\xff b\xc3( \xc0\xaf \xed\xa0\x80 z");
+	value_release(&v);
+	v = run1("$.s", "{\"s\":\"a\\ud83d\\ude00b\"}");
+	CHECK_EQ_STR(v.s, "a\xf0\x9f\x98\x80" "b");
+	value_release(&v);
+	v = run1("$.s", "{\"s\":\"a\\u0000b\"}");
+	CHECK_EQ_STR(v.s, "a");
+	CHECK_EQ_INT(v.len, 1);
+	value_release(&v);
+	CHECK_EQ_INT(run_limit(0, 1, one, "{\"s\":\"a\\ud800b\"}", 16, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "invalid JSON at byte 7: unpaired UTF-16 surrogate '\\ud800'");
+	CHECK_EQ_INT(run_limit(0, 1, one, "{\"s\":\"a\\udc00b\"}", 16, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "invalid JSON at byte 7: unpaired UTF-16 surrogate '\\udc00'");
+	CHECK_EQ_INT(run_limit(0, 1, one, "{\"s\":\"\\ude00\\ud83d\"}", 20, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "invalid JSON at byte 6: unpaired UTF-16 surrogate '\\ude00'");
+	CHECK_EQ_INT(run_limit(0, 1, one, "[\"\\ud800\\u0041\"]", 16, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "invalid JSON at byte 2: unpaired UTF-16 surrogate '\\ud800'");
+	CHECK_EQ_INT(run_limit(1, 1, one, "[\"\\ud800\\u0041\"]", 16, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK_EQ_STR(err, "invalid JSON at byte 2: unpaired UTF-16 surrogate '\\ud800'");
+	/* a high surrogate cut by the end of the body */
+	CHECK_EQ_INT(run_limit(0, 1, one, "[\"\\ud800", 8, &v, err, sizeof err), EXTRACT_EINVAL);
+	CHECK(strncmp(err, "invalid JSON at byte ", 21) == 0);
+}
 
 /* Inputs the fuzzer found (tests/fuzz/corpus/jpath/bug-*), each now a case. */
 TEST(fuzz_findings)
@@ -534,5 +823,10 @@ int main(void)
 	RUN(deep_nesting);
 	RUN(exact_big_numbers);
 	RUN(fuzz_findings);
+	RUN(in_place_agrees_with_tree);
+	RUN(in_place_agrees_random);
+	RUN(in_place_nesting);
+	RUN(huge_array);
+	RUN(unicode);
 	return unit_done();
 }

@@ -5,12 +5,15 @@
  * on GNU libmicrohttpd, injects faults on demand (random 503s, hangs,
  * truncated and invalid or oversized bodies, 429 rate limiting with an
  * arbitrary Retry-After) and offers deterministic fault paths (/hang,
- * /slow, /trunc, /big, /endless, /redirect, /loop, ...) so tests can be
- * exact. It keeps request counts (/_stats) and an optional per-request log.
+ * /slow, /trunc, /big, /endless, /redirect, /loop, ...) and hostile bodies
+ * (/bomb: a real gzip bomb, /array: millions of values, /unicode: bytes
+ * that are not UTF-8 and unpaired surrogates) so tests can be exact. It
+ * keeps request counts (/_stats) and an optional per-request log.
  * It must never listen on anything but 127.0.0.1, never run longer than
  * --max-seconds, and never let memory grow per request beyond its bounded
  * tables (stats: 2M paths, retry-after memory: 1M keys); request bodies are
- * capped at 1 MiB and large responses are streamed, never allocated.
+ * capped at 1 MiB and large responses are streamed, never allocated whole
+ * (a /bomb response holds 1 MiB of input and zlib's state).
  *
  * Exit status: 0 after SIGINT/SIGTERM or --max-seconds, 1 when it cannot
  * start (listen, log file, port file), 2 for bad usage.
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <zlib.h>
 
 #define BODY_CAP (1024u * 1024u)               /* request bodies */
 #define OUT_CAP (16u * 1024u * 1024u)          /* buffered responses */
@@ -63,6 +67,9 @@
 #define ENDLESS_PREFIX "{\"items\":["
 #define ENDLESS_UNIT "{\"n\":1},"
 #define BROKEN_JSON "{\"broken\": "
+#define MIB (1024u * 1024u)
+#define BOMB_MAX_MIB (1024u * 1024u)  /* /bomb inflates to at most 1 TiB */
+#define ARRAY_MAX (1ull << 36)         /* /array elements */
 
 struct config {
 	unsigned port;
@@ -119,15 +126,18 @@ struct call {
 	int admin;        /* /_stats and /_reset: not counted, not logged */
 };
 
-enum stream_kind { STREAM_PAD, STREAM_CUT, STREAM_DRIP, STREAM_ENDLESS };
+enum stream_kind { STREAM_PAD, STREAM_CUT, STREAM_DRIP, STREAM_ENDLESS, STREAM_ARRAY, STREAM_GZIP };
 
 /* A streamed response body; see stream_read(). */
 struct stream {
 	enum stream_kind kind;
-	uint64_t total;     /* PAD: body size */
-	char *data;         /* CUT, DRIP: the bytes (owned) */
+	uint64_t total;     /* PAD, ARRAY: body size; GZIP: size of the body once inflated */
+	char *data;         /* CUT, DRIP: the bytes (owned); GZIP: the input chunk (owned) */
 	size_t len, cut;    /* CUT: send only cut bytes of len */
 	uint64_t delay_ms;  /* DRIP: pause before each byte */
+	z_stream *z;        /* GZIP: the deflate state (owned), compressing as the client reads */
+	uint64_t fed;       /* GZIP: bytes of the inflated body given to deflate so far */
+	int z_done;         /* GZIP: deflate wrote the gzip trailer */
 };
 
 enum fault { FAULT_NONE, FAULT_FAIL, FAULT_HANG, FAULT_TRUNCATE, FAULT_INVALID, FAULT_OVERSIZE };
@@ -565,6 +575,68 @@ static int pad_byte(uint64_t total, uint64_t p)
 	return 'x';
 }
 
+/* Byte p of the /array body of total bytes: [0,1,...,9,0,1,...]. */
+static char array_byte(uint64_t total, uint64_t p)
+{
+	if (p == 0)
+		return '[';
+	if (p == total - 1)
+		return ']';
+	p--;
+	return p % 2 ? ',' : (char)('0' + (p / 2) % 10);
+}
+
+/* Fills out[0..n) with bytes pos.. of the PAD document of total bytes
+ * (memset for the run of 'x': /bomb inflates to gigabytes of it). */
+static void pad_fill(uint64_t total, uint64_t pos, char *out, size_t n)
+{
+	uint64_t body_end = total - (sizeof PAD_SUFFIX - 1);
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t p = pos + i;
+
+		if (p >= sizeof PAD_PREFIX - 1 && p < body_end) {
+			size_t run = body_end - p < n - i ? (size_t)(body_end - p) : n - i;
+
+			memset(out + i, 'x', run);
+			i += run;
+		} else {
+			out[i++] = (char)pad_byte(total, p);
+		}
+	}
+}
+
+/* The next piece of a /bomb body: the PAD document of s->total bytes,
+ * deflated into gzip as the client reads, so a client that stops early
+ * costs only what it read.  Fills out (max bytes) unless the stream ends. */
+static ssize_t gzip_read(struct stream *s, char *out, size_t max)
+{
+	z_stream *z = s->z;
+	int rc;
+
+	if (s->z_done)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	z->next_out = (Bytef *)out;
+	z->avail_out = (uInt)(max < (1u << 30) ? max : (1u << 30));
+	while (z->avail_out > 0 && !s->z_done) {
+		if (z->avail_in == 0 && s->fed < s->total) {
+			size_t n = s->total - s->fed < s->len ? (size_t)(s->total - s->fed) : s->len;
+
+			pad_fill(s->total, s->fed, s->data, n);
+			s->fed += n;
+			z->next_in = (Bytef *)s->data;
+			z->avail_in = (uInt)n;
+		}
+		rc = deflate(z, s->fed == s->total ? Z_FINISH : Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			s->z_done = 1;
+		else if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	return (ssize_t)((Bytef *)z->next_out - (Bytef *)out);
+}
+
 /* MHD content reader: produces the body of s from offset pos. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -599,6 +671,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			out[i] = p < pl ? ENDLESS_PREFIX[p] : ENDLESS_UNIT[(p - pl) % (sizeof ENDLESS_UNIT - 1)];
 		}
 		return (ssize_t)max;
+	case STREAM_ARRAY:
+		n = pos >= s->total ? 0 : (s->total - pos < max ? (size_t)(s->total - pos) : max);
+		for (i = 0; i < n; i++)
+			out[i] = array_byte(s->total, pos + i);
+		return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+	case STREAM_GZIP:
+		return gzip_read(s, out, max);
 	}
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
@@ -607,8 +686,12 @@ static void stream_free(void *cls)
 {
 	struct stream *s = cls;
 
-	if (s != NULL)
+	if (s != NULL) {
 		free(s->data);
+		if (s->z != NULL)
+			deflateEnd(s->z);
+		free(s->z);
+	}
 	free(s);
 }
 
@@ -644,10 +727,10 @@ static struct MHD_Response *with_headers(struct MHD_Response *r, const char *cty
 	return r;
 }
 
-/* Sends a streamed body; takes ownership of s. size is MHD_SIZE_UNKNOWN for
- * a chunked body. */
-static enum MHD_Result send_stream(struct call *c, unsigned status, struct stream *s,
-				   uint64_t size)
+/* Sends a streamed body with one optional extra header; takes ownership of
+ * s. size is MHD_SIZE_UNKNOWN for a chunked body. */
+static enum MHD_Result send_stream_h(struct call *c, unsigned status, struct stream *s,
+				     uint64_t size, const char *name, const char *value)
 {
 	struct MHD_Response *r;
 
@@ -656,7 +739,13 @@ static enum MHD_Result send_stream(struct call *c, unsigned status, struct strea
 		stream_free(s);
 		return MHD_NO;
 	}
-	return respond(c, status, with_headers(r, "application/json", NULL, NULL));
+	return respond(c, status, with_headers(r, "application/json", name, value));
+}
+
+static enum MHD_Result send_stream(struct call *c, unsigned status, struct stream *s,
+				   uint64_t size)
+{
+	return send_stream_h(c, status, s, size, NULL, NULL);
 }
 
 static enum MHD_Result send_error(struct call *c, unsigned status, const char *msg);
@@ -1162,6 +1251,79 @@ static enum MHD_Result route_gzip(struct call *c)
 	return send_json_h(c, 200, &gz, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 }
 
+static enum MHD_Result route_bomb(struct call *c)
+{
+	const char *m = arg(c, "mib");
+	uint64_t mib = 1024;
+	struct stream *s = NULL;
+
+	if (m != NULL && parse_u64(m, 1, BOMB_MAX_MIB, &mib) < 0)
+		return send_error(c, 400, "mib must be an integer from 1 to 1048576");
+	if ((s = calloc(1, sizeof *s)) == NULL || (s->z = calloc(1, sizeof *s->z)) == NULL ||
+	    (s->data = malloc(MIB)) == NULL) {
+		stream_free(s);
+		return MHD_NO;
+	}
+	/* windowBits 15 + 16: a gzip wrapper; memLevel 8, as zlib's default */
+	if (deflateInit2(s->z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(s->z);
+		s->z = NULL;
+		stream_free(s);
+		return MHD_NO;
+	}
+	s->kind = STREAM_GZIP;
+	s->total = mib * MIB;
+	s->len = MIB;
+	return send_stream_h(c, 200, s, MHD_SIZE_UNKNOWN, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+}
+
+static enum MHD_Result route_array(struct call *c)
+{
+	struct stream *s;
+	uint64_t n;
+
+	if (parse_u64(arg(c, "n"), 0, ARRAY_MAX, &n) < 0)
+		return send_error(c, 400, "n must be an integer from 0 to 2^36");
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return MHD_NO;
+	s->kind = STREAM_ARRAY;
+	s->total = n == 0 ? 2 : 2 * n + 1;
+	return send_stream(c, 200, s, s->total);
+}
+
+/* The strings /unicode/<kind>/ puts in "s": bytes as sent, between the quotes. */
+static const struct {
+	const char *kind, *s;
+} unicode_kinds[] = {
+	/* a lone 0xff, a cut 2-byte sequence, an overlong '/', an encoded surrogate */
+	{ "raw", "a\xff b\xc3( \xc0\xaf \xed\xa0\x80 z" },
+	{ "high", "a\\ud800b" },
+	{ "low", "a\\udc00b" },
+	{ "pair", "a\\ud83d\\ude00b" },
+	{ "swapped", "a\\ude00\\ud83db" },
+	{ "nul", "a\\u0000b" },
+};
+
+static enum MHD_Result route_unicode(struct call *c)
+{
+	const char *slash = strchr(c->rest, '/');
+	size_t klen = slash != NULL ? (size_t)(slash - c->rest) : strlen(c->rest), i;
+	const char *id = slash != NULL ? slash + 1 : "";
+	struct buf b;
+
+	for (i = 0; i < sizeof unicode_kinds / sizeof unicode_kinds[0]; i++)
+		if (strlen(unicode_kinds[i].kind) == klen && !strncmp(c->rest, unicode_kinds[i].kind, klen))
+			break;
+	if (i == sizeof unicode_kinds / sizeof unicode_kinds[0])
+		return send_error(c, 404, "unknown kind: raw, high, low, pair, swapped or nul");
+	buf_init(&b, OUT_CAP);
+	buf_puts(&b, "{\"id\":");
+	buf_json_str(&b, id, strlen(id));
+	buf_printf(&b, ",\"kind\":\"%s\",\"s\":\"%s\",\"t\":\"ok\"}", unicode_kinds[i].kind,
+		   unicode_kinds[i].s);
+	return send_json(c, 200, &b);
+}
+
 static enum MHD_Result route_retry_after(struct call *c)
 {
 	const char *value = arg(c, "value");
@@ -1230,6 +1392,9 @@ static const struct route {
 	{ "/loop/", 0, route_loop },
 	{ "/redirect-to", R_EXACT, route_redirect_to },
 	{ "/gzip/", 0, route_gzip },
+	{ "/bomb/", 0, route_bomb },
+	{ "/array/", 0, route_array },
+	{ "/unicode/", 0, route_unicode },
 	{ "/retry-after/", 0, route_retry_after },
 	{ "/_stats", R_EXACT | R_ADMIN, route_stats },
 	{ "/_reset", R_EXACT | R_ADMIN, route_reset },
