@@ -80,17 +80,14 @@ static int check_text(struct importer *im, const char *s, size_t len, const char
 	return 0;
 }
 
+/* Queues one row; the added and skipped counts are made at the end (import_items). */
 static int add_key(struct importer *im, const char *key, size_t len, const char *vars, size_t varslen)
 {
-	int added = 0, rc;
+	int rc;
 
-	if ((rc = store_add_item(im->st, key, len, vars, varslen, &added)))
+	if ((rc = store_add_queue(im->st, key, len, vars, varslen)))
 		return im->rc = rc;
 	im->stats->rows++;
-	if (added)
-		im->stats->added++;
-	else
-		im->stats->skipped++;
 	return 0;
 }
 
@@ -334,6 +331,15 @@ int import_items(struct store *st, const struct import_opts *o, struct import_st
 			im.rc = error_code(TR_EUSAGE, "%s: no header row (a CSV needs one naming column '%s')",
 					   o->name, o->key_column);
 		csv_free(&p);
+	}
+	{
+		int64_t added = 0;
+
+		/* on an error nothing is added: the caller rolls the transaction back */
+		if (!im.rc)
+			im.rc = store_add_flush(st, &added);
+		stats->added = im.rc ? 0 : added;
+		stats->skipped = stats->rows - stats->added;
 	}
 	for (i = 0; i < im.ncols; i++)
 		free(im.cols[i]);

@@ -26,8 +26,10 @@ struct import_stats {
 };
 
 /*
- * Adds every row of o->in as an item, in one transaction: on any error
- * (message names file:line and the value) nothing of this file is added.
+ * Adds every row of o->in as an item, in the caller's transaction: on any
+ * error (message names file:line and the value) the caller rolls back and
+ * nothing of this file is added (stats then count every row as skipped).
+ * Rows reach the store in batches (store_add_queue).
  */
 int import_items(struct store *st, const struct import_opts *o, struct import_stats *stats);
 

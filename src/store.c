@@ -124,6 +124,13 @@ static const char *const stmt_sql[Q__COUNT] = {
 			"last_complaint_at = excluded.last_complaint_at, updated_at = excluded.updated_at",
 };
 
+/* Rows per INSERT in store_add_queue.  A statement per row cost about as
+ * much as the row: 3 million keys took 9.6 s one by one, 6.4 s by 64,
+ * 5.5 s by 256, 5.0 s by 1024 (and 5.2 s as one INSERT ... SELECT in the
+ * sqlite3 shell). */
+#define ADD_BATCH 1024
+#define ADD_TEXT_MAX (1 << 20)           /* flush early past this many queued bytes */
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -136,6 +143,14 @@ struct store {
 	size_t nactive;
 	int in_tx;
 	int64_t added;                   /* items inserted in this transaction, not yet counted */
+	struct add_queue {               /* store_add_queue: rows waiting for one INSERT */
+		struct buf text;         /* their keys and vars, back to back */
+		size_t key[ADD_BATCH], keylen[ADD_BATCH], vars[ADD_BATCH], varslen[ADD_BATCH];
+		int has_vars[ADD_BATCH];
+		int n;
+		sqlite3_stmt *full;      /* the INSERT of ADD_BATCH rows */
+		int64_t fresh;           /* inserted since the last store_add_flush */
+	} aq;
 	int lock_fd;
 	enum store_mode mode;
 };
@@ -269,8 +284,14 @@ int store_begin(struct store *st)
 	return 0;
 }
 
+static int add_queue_flush(struct store *st);
+
 int store_commit(struct store *st)
 {
+	if (add_queue_flush(st)) {
+		store_rollback(st);
+		return TR_EDB;
+	}
 	if (st->added) {
 		sqlite3_stmt *s = stmt(st, Q_COUNT_ADDED);
 
@@ -296,6 +317,9 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
 	st->added = 0;
+	st->aq.n = 0;
+	st->aq.fresh = 0;
+	buf_reset(&st->aq.text);
 	if (st->in_tx && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_tx = 0;
@@ -488,6 +512,8 @@ void store_close(struct store *st)
 	for (i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_finalize(st->insert_result);
+	sqlite3_finalize(st->aq.full);
+	buf_release(&st->aq.text);
 	sqlite3_finalize(st->update_fields);
 	sqlite3_close(st->db);
 	/* Only after SQLite let go: closing any fd of the file drops its POSIX locks. */
@@ -709,6 +735,97 @@ int store_add_item(struct store *st, const char *key, size_t keylen,
 	*added = sqlite3_changes(st->db) > 0;
 	st->added += *added;
 	return 0;
+}
+
+/* "INSERT ... VALUES (?,?,?),(?,?,?)... ON CONFLICT (key) DO NOTHING" for n rows. */
+static sqlite3_stmt *add_statement(struct store *st, int n)
+{
+	struct buf q;
+	sqlite3_stmt *s = NULL;
+	int i;
+
+	buf_init(&q, 64 + (size_t)n * 16);
+	buf_addstr(&q, "INSERT INTO items (key, vars, updated_at) VALUES ");
+	for (i = 0; i < n; i++)
+		buf_addstr(&q, i ? ",(?,?,?)" : "(?,?,?)");
+	buf_addstr(&q, " ON CONFLICT (key) DO NOTHING");
+	if (sqlite3_prepare_v3(st->db, q.p, (int)q.len, n == ADD_BATCH ? SQLITE_PREPARE_PERSISTENT : 0,
+			       &s, NULL) != SQLITE_OK) {
+		db_error(st, "prepare the insert of items");
+		s = NULL;
+	}
+	buf_release(&q);
+	return s;
+}
+
+/* Inserts the queued rows with one statement. */
+static int add_queue_flush(struct store *st)
+{
+	struct add_queue *aq = &st->aq;
+	sqlite3_stmt *s;
+	int64_t now = now_ms();
+	int i, rc;
+
+	if (!aq->n)
+		return 0;
+	if (aq->n == ADD_BATCH) {
+		if (!aq->full && !(aq->full = add_statement(st, ADD_BATCH)))
+			return TR_EDB;
+		s = aq->full;
+	} else if (!(s = add_statement(st, aq->n))) {
+		return TR_EDB;
+	}
+	for (i = 0; i < aq->n; i++) {
+		sqlite3_bind_text(s, 3 * i + 1, aq->text.p + aq->key[i], (int)aq->keylen[i], SQLITE_STATIC);
+		if (aq->has_vars[i])
+			sqlite3_bind_text(s, 3 * i + 2, aq->text.p + aq->vars[i], (int)aq->varslen[i], SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 3 * i + 2);
+		sqlite3_bind_int64(s, 3 * i + 3, now);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (s != aq->full)
+		sqlite3_finalize(s);
+	aq->n = 0;
+	buf_reset(&aq->text);
+	if (rc != SQLITE_DONE)
+		return db_error(st, "add items");
+	aq->fresh += sqlite3_changes(st->db);
+	st->added += sqlite3_changes(st->db);
+	return 0;
+}
+
+int store_add_queue(struct store *st, const char *key, size_t keylen, const char *vars, size_t varslen)
+{
+	struct add_queue *aq = &st->aq;
+	int rc;
+
+	if (!aq->text.max)
+		buf_init(&aq->text, (size_t)64 << 20);
+	if ((aq->n == ADD_BATCH || (aq->n && aq->text.len + keylen + varslen > ADD_TEXT_MAX)) &&
+	    (rc = add_queue_flush(st)))
+		return rc;
+	aq->key[aq->n] = aq->text.len;
+	aq->keylen[aq->n] = keylen;
+	if (buf_add(&aq->text, key, keylen))
+		return error_code(TR_EUSAGE, "a row is too large to add (%zu bytes)", keylen + varslen);
+	aq->has_vars[aq->n] = vars != NULL;
+	aq->vars[aq->n] = aq->text.len;
+	aq->varslen[aq->n] = varslen;
+	if (vars && buf_add(&aq->text, vars, varslen))
+		return error_code(TR_EUSAGE, "a row is too large to add (%zu bytes)", keylen + varslen);
+	aq->n++;
+	return 0;
+}
+
+int store_add_flush(struct store *st, int64_t *added)
+{
+	int rc = add_queue_flush(st);
+
+	*added = st->aq.fresh;
+	st->aq.fresh = 0;
+	return rc;
 }
 
 int store_counts(struct store *st, int64_t now, struct store_counts *c)

@@ -65,6 +65,16 @@ int store_use_fields(struct store *st, size_t n, const char *const *names);
 int store_add_item(struct store *st, const char *key, size_t keylen,
 		   const char *vars, size_t varslen, int *added);
 
+/*
+ * The same for many items: the rows are queued (copied) and inserted in
+ * batches, several times faster than one by one.  store_add_flush inserts
+ * what is queued and gives how many of the rows queued since its last call
+ * were new (the others were duplicates).  store_commit flushes too;
+ * store_rollback drops the queue.
+ */
+int store_add_queue(struct store *st, const char *key, size_t keylen, const char *vars, size_t varslen);
+int store_add_flush(struct store *st, int64_t *added);
+
 struct store_counts {
 	int64_t n[ST__COUNT];
 	int64_t total;

@@ -604,6 +604,56 @@ TEST(add_items_and_counts)
 	store_close(st);
 }
 
+/* The batched path: rows cross several INSERTs, duplicates within one and
+ * across them, NULL and non-NULL vars, a commit that flushes the tail, a
+ * rollback that drops the queue. */
+TEST(add_queue_batches)
+{
+	struct store *st = fresh(0, NULL);
+	int64_t added = -1;
+	char key[32], vars[64], want[64];
+	int i, n;
+
+	if (!CHECK(st != NULL))
+		return;
+	CHECK_EQ_INT(store_begin(st), 0);
+	for (i = 0; i < 2500; i++) {
+		/* keys 0..1999, then 500 repeats of keys already queued or inserted */
+		n = snprintf(key, sizeof(key), "k%d", i < 2000 ? i : i - 2000 + 1500);
+		if (i % 3)
+			CHECK_EQ_INT(store_add_queue(st, key, (size_t)n, NULL, 0), 0);
+		else
+			CHECK_EQ_INT(store_add_queue(st, key, (size_t)n, vars,
+						     (size_t)snprintf(vars, sizeof(vars), "{\"i\":\"%d\"}", i)), 0);
+	}
+	CHECK_EQ_INT(store_add_flush(st, &added), 0);
+	CHECK_EQ_INT(added, 2000);
+	/* a second flush reports only what came after the first */
+	CHECK_EQ_INT(store_add_queue(st, "k1", 2, NULL, 0), 0);
+	CHECK_EQ_INT(store_add_queue(st, "new", 3, NULL, 0), 0);
+	CHECK_EQ_INT(store_add_queue(st, "new", 3, NULL, 0), 0);
+	CHECK_EQ_INT(store_add_flush(st, &added), 0);
+	CHECK_EQ_INT(added, 1);
+	/* queued but not flushed: the commit writes it */
+	CHECK_EQ_INT(store_add_queue(st, "tail", 4, "{}", 2), 0);
+	CHECK_EQ_INT(store_commit(st), 0);
+	CHECK_EQ_INT(counts(st, 0).n[ST_READY], 2002);
+	CHECK_EQ_STR(q(st, "SELECT count(*), count(DISTINCT key), count(vars) FROM items"), "2002|2002|668\n");
+	/* the first of a duplicate wins, vars and order included */
+	snprintf(want, sizeof(want), "k1500|%s\n", 1500 % 3 ? "NULL" : "{\"i\":\"1500\"}");
+	CHECK_EQ_STR(q(st, "SELECT key, coalesce(vars, 'NULL') FROM items WHERE key = 'k1500'"), want);
+	CHECK_EQ_STR(q(st, "SELECT group_concat(key) FROM (SELECT key FROM items ORDER BY id LIMIT 3)"), "k0,k1,k2\n");
+	/* a rollback drops what was queued */
+	CHECK_EQ_INT(store_begin(st), 0);
+	CHECK_EQ_INT(store_add_queue(st, "gone", 4, NULL, 0), 0);
+	store_rollback(st);
+	CHECK_EQ_INT(store_begin(st), 0);
+	CHECK_EQ_INT(store_commit(st), 0);
+	CHECK_EQ_STR(q(st, "SELECT count(*) FROM items WHERE key = 'gone'"), "0\n");
+	CHECK_EQ_INT(counts(st, 0).total, 2002);
+	store_close(st);
+}
+
 TEST(item_state_names)
 {
 	enum item_state s = ST__COUNT;
@@ -1428,6 +1478,7 @@ int main(void)
 	RUN(create_failure_leaves_nothing);
 	RUN(settings);
 	RUN(add_items_and_counts);
+	RUN(add_queue_batches);
 	RUN(item_state_names);
 	RUN(claim_due_order);
 	RUN(claim_limit_and_fields);
