@@ -33,7 +33,7 @@ struct reextract_ctx {
 	struct extractor *x;
 	struct value *values;
 	size_t n;
-	int64_t done, invalid;
+	int64_t done, invalid, too_large;
 };
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -85,7 +85,10 @@ static int one_body(void *ctx, int64_t item_id, const char *body, size_t len)
 	size_t i;
 	int rc;
 
-	if (extractor_run(c->x, body, len, c->values, err, sizeof(err)))
+	rc = extractor_run(c->x, body, len, c->values, err, sizeof(err));
+	if (rc == EXTRACT_ETOOBIG)
+		c->too_large++;
+	else if (rc)
 		c->invalid++;
 	rc = store_set_fields(c->st, item_id, c->values, c->n);
 	for (i = 0; i < c->n; i++)
@@ -177,7 +180,11 @@ int cmd_reextract(int argc, char **argv)
 	}
 	if ((rc = store_begin(c.st)) || (rc = store_setting_set(c.st, CURSOR, "0")) || (rc = store_commit(c.st)))
 		goto out;
-	printf("reextracted %lld bodies, %lld not JSON (fields NULL)\n", (long long)total, (long long)c.invalid);
+	if (c.too_large)
+		printf("reextracted %lld bodies, %lld not JSON, %lld with a field too large (fields NULL)\n",
+		       (long long)total, (long long)c.invalid, (long long)c.too_large);
+	else
+		printf("reextracted %lld bodies, %lld not JSON (fields NULL)\n", (long long)total, (long long)c.invalid);
 out:
 	free(c.values);
 	extractor_free(c.x);

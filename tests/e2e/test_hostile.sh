@@ -82,6 +82,9 @@ peak_rss "$TRAWL" reextract arr.db --field 'second=$[1]'
 check_eq "reextract: exit 0" "$RC" 0
 check_rss "reextract" "$PEAK_KIB" 200
 check_eq "reextract: the new field" "$(result arr.db "$BIG" "r.second")" 1
+expect_exit 0 "$TRAWL" reextract arr.db --field 'whole=$'
+check_eq "reextract: a field too large is counted as such, not as 'not JSON'" "$OUT" \
+	"reextracted 2 bodies, 0 not JSON, 1 with a field too large (fields NULL)"
 
 note "scenario: a field asking for the whole array fails the item with its reason"
 printf '%s\n%s\n' "$BIG" "$BASE/items/ok4" >whole.txt
