@@ -457,17 +457,21 @@ static void batch_commit(struct store *st, int64_t run_id, struct batch *b)
 			goto fail;
 	if ((rc = store_run_update(st, run_id, b->now, &b->stats)))
 		goto fail;
-	if (b->sample) {
-		if ((rc = store_counts(st, b->now, &b->counts)) ||
-		    (rc = store_progress_sample(st, b->now, b->counts.n[ST_DONE] + b->counts.n[ST_FAILED])))
-			goto fail;
-	}
 	if (b->want > 0) {
 		b->got = xcalloc((size_t)b->want, sizeof(*b->got));
 		if ((rc = store_claim(st, b->now, b->want, b->got, &b->ngot)))
 			goto fail;
 	}
-	if ((rc = store_counts(st, b->now, &b->counts)) || (rc = store_commit(st)))
+	/* The waiting retries are counted by walking them: with the progress
+	 * sample only (every SAMPLE_MS), not on every commit. */
+	if (b->sample) {
+		if ((rc = store_counts(st, b->now, &b->counts)) ||
+		    (rc = store_progress_sample(st, b->now, b->counts.n[ST_DONE] + b->counts.n[ST_FAILED])))
+			goto fail;
+	} else if ((rc = store_counts_states(st, &b->counts))) {
+		goto fail;
+	}
+	if ((rc = store_commit(st)))
 		goto fail;
 	goto out;
 fail:
@@ -582,6 +586,7 @@ static void submit(struct runner *r, int64_t now, int may_claim)
 	}
 	fill_stats(r);
 	b->stats = r->stats;
+	b->counts = r->counts;  /* the waiting retries carry over between samples */
 	b->now = now;
 	if (now - r->last_sample >= SAMPLE_MS) {
 		b->sample = 1;

@@ -828,13 +828,14 @@ int store_add_flush(struct store *st, int64_t *added)
 	return rc;
 }
 
-int store_counts(struct store *st, int64_t now, struct store_counts *c)
+int store_counts_states(struct store *st, struct store_counts *c)
 {
 	sqlite3_stmt *s = stmt(st, Q_COUNTS);
 	enum item_state state;
 	int rc;
 
-	memset(c, 0, sizeof(*c));
+	memset(c->n, 0, sizeof(c->n));
+	c->total = 0;
 	if (!s)
 		return TR_EDB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -844,8 +845,17 @@ int store_counts(struct store *st, int64_t now, struct store_counts *c)
 		}
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_error(st, "count the items");
+	return rc == SQLITE_DONE ? 0 : db_error(st, "count the items");
+}
+
+int store_counts(struct store *st, int64_t now, struct store_counts *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = store_counts_states(st, c)))
+		return rc;
 	/* Walks the ready index from now on: only the waiting retries, not the queue. */
 	if (!(s = stmt(st, Q_RETRY_WAITING)))
 		return TR_EDB;

@@ -82,6 +82,9 @@ struct store_counts {
 	int64_t next_due_at;       /* earliest next_attempt_at among them, 0 if none */
 };
 int store_counts(struct store *st, int64_t now, struct store_counts *c);
+/* Only n[] and total (a few rows of item_counts); retry_waiting and
+ * next_due_at, which walk the waiting items, are left as they are. */
+int store_counts_states(struct store *st, struct store_counts *c);
 
 /* ---- runs ---------------------------------------------------------------- */
 
