@@ -311,6 +311,7 @@ int store_commit(struct store *st)
 		return TR_EDB;
 	}
 	st->in_tx = 0;
+	st->aq.fresh = 0;
 	return 0;
 }
 
@@ -744,11 +745,16 @@ static sqlite3_stmt *add_statement(struct store *st, int n)
 	sqlite3_stmt *s = NULL;
 	int i;
 
-	buf_init(&q, 64 + (size_t)n * 16);
+	/* room for every byte: a statement cut short would lose its ON CONFLICT */
+	buf_init(&q, 128 + (size_t)n * 8);
 	buf_addstr(&q, "INSERT INTO items (key, vars, updated_at) VALUES ");
 	for (i = 0; i < n; i++)
 		buf_addstr(&q, i ? ",(?,?,?)" : "(?,?,?)");
-	buf_addstr(&q, " ON CONFLICT (key) DO NOTHING");
+	if (buf_addstr(&q, " ON CONFLICT (key) DO NOTHING")) {
+		buf_release(&q);
+		error_code(TR_EDB, "the insert of %d items does not fit its buffer", n);
+		return NULL;
+	}
 	if (sqlite3_prepare_v3(st->db, q.p, (int)q.len, n == ADD_BATCH ? SQLITE_PREPARE_PERSISTENT : 0,
 			       &s, NULL) != SQLITE_OK) {
 		db_error(st, "prepare the insert of items");

@@ -69,7 +69,7 @@ int store_add_item(struct store *st, const char *key, size_t keylen,
  * The same for many items: the rows are queued (copied) and inserted in
  * batches, several times faster than one by one.  store_add_flush inserts
  * what is queued and gives how many of the rows queued since its last call
- * were new (the others were duplicates).  store_commit flushes too;
+ * in this transaction were new (the others were duplicates).  store_commit flushes too;
  * store_rollback drops the queue.
  */
 int store_add_queue(struct store *st, const char *key, size_t keylen, const char *vars, size_t varslen);

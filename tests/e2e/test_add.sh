@@ -142,6 +142,12 @@ check_eq "stdin with a NUL: nothing added" "$(count_items l2.db)" "0"
 expect_exit 4 "$TRAWL" add l2.db no-such-file.txt
 check_contains "missing input file named" "$ERR" "no-such-file.txt"
 
+note "scenario: a file whose last batch is one duplicate row"
+{ seq 1 1024 | sed 's/^/b1025-/'; echo b1025-7; } >b1025.txt
+"$TRAWL" init b1025.db --url 'http://127.0.0.1:1/items/{id}' -q
+expect_exit 0 "$TRAWL" add b1025.db b1025.txt
+check_eq "1025 rows, last a duplicate: counted, no error" "$OUT" "added 1024, skipped 1 duplicate"
+
 note "scenario: mixed line endings (LF and CRLF) in one file"
 printf 'id,kind,name\nx1,a,b\r\nx2,a,b\nx3,a,"q\r\nr"\r\nx4,a,b' >mixed.csv
 expect_exit 0 "$TRAWL" add c.db mixed.csv -q

@@ -643,6 +643,16 @@ TEST(add_queue_batches)
 	snprintf(want, sizeof(want), "k1500|%s\n", 1500 % 3 ? "NULL" : "{\"i\":\"1500\"}");
 	CHECK_EQ_STR(q(st, "SELECT key, coalesce(vars, 'NULL') FROM items WHERE key = 'k1500'"), want);
 	CHECK_EQ_STR(q(st, "SELECT group_concat(key) FROM (SELECT key FROM items ORDER BY id LIMIT 3)"), "k0,k1,k2\n");
+	/* a batch of one row that is a duplicate: still skipped, not an error */
+	CHECK_EQ_INT(store_begin(st), 0);
+	for (i = 0; i < 1025; i++) {
+		n = snprintf(key, sizeof(key), "u%d", i < 1024 ? i : 7);
+		CHECK_EQ_INT(store_add_queue(st, key, (size_t)n, NULL, 0), 0);
+	}
+	CHECK_EQ_INT(store_add_flush(st, &added), 0);
+	CHECK_EQ_INT(added, 1024);
+	CHECK_EQ_INT(store_commit(st), 0);
+	q(st, "DELETE FROM items WHERE key LIKE 'u%'");
 	/* a rollback drops what was queued */
 	CHECK_EQ_INT(store_begin(st), 0);
 	CHECK_EQ_INT(store_add_queue(st, "gone", 4, NULL, 0), 0);
