@@ -32,7 +32,6 @@ enum stmt_id {
 	Q_SETTING_GET,
 	Q_SETTING_SET,
 	Q_SETTINGS_ALL,
-	Q_ADD_ITEM,
 	Q_COUNTS,
 	Q_COUNT_ADDED,
 	Q_RETRY_WAITING,
@@ -76,8 +75,6 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_SETTING_SET] = "INSERT INTO settings (name, value) VALUES (:name, :value) "
 			  "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
 	[Q_SETTINGS_ALL] = "SELECT name, value FROM settings ORDER BY name",
-	[Q_ADD_ITEM] = "INSERT INTO items (key, vars, updated_at) VALUES (:key, :vars, :now) "
-		       "ON CONFLICT (key) DO NOTHING",
 	[Q_COUNTS] = "SELECT state, n FROM item_counts",
 	[Q_COUNT_ADDED] = "UPDATE item_counts SET n = n + :added WHERE state = 'ready'",
 	[Q_RETRY_WAITING] = "SELECT count(*), min(next_attempt_at) FROM items "
@@ -715,28 +712,6 @@ int store_settings_each(struct store *st, store_setting_fn fn, void *ctx)
 	return rc == SQLITE_DONE ? 0 : db_error(st, "read the settings");
 }
 
-int store_add_item(struct store *st, const char *key, size_t keylen,
-		   const char *vars, size_t varslen, int *added)
-{
-	sqlite3_stmt *s = stmt(st, Q_ADD_ITEM);
-	int rc;
-
-	if (!s)
-		return TR_EDB;
-	sqlite3_bind_text(s, 1, key, (int)keylen, SQLITE_STATIC);
-	if (vars)
-		sqlite3_bind_text(s, 2, vars, (int)varslen, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 2);
-	sqlite3_bind_int64(s, 3, now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_error(st, "add an item");
-	*added = sqlite3_changes(st->db) > 0;
-	st->added += *added;
-	return 0;
-}
 
 /* "INSERT ... VALUES (?,?,?),(?,?,?)... ON CONFLICT (key) DO NOTHING" for n rows. */
 static sqlite3_stmt *add_statement(struct store *st, int n)
@@ -822,6 +797,22 @@ int store_add_queue(struct store *st, const char *key, size_t keylen, const char
 	if (vars && buf_add(&aq->text, vars, varslen))
 		return error_code(TR_EUSAGE, "a row is too large to add (%zu bytes)", keylen + varslen);
 	aq->n++;
+	return 0;
+}
+
+int store_add_item(struct store *st, const char *key, size_t keylen,
+		   const char *vars, size_t varslen, int *added)
+{
+	int64_t before;
+	int rc;
+
+	/* rows queued earlier go first, and keep their place in the next flush's count */
+	if ((rc = add_queue_flush(st)))
+		return rc;
+	before = st->aq.fresh;
+	if ((rc = store_add_queue(st, key, keylen, vars, varslen)) || (rc = add_queue_flush(st)))
+		return rc;
+	*added = st->aq.fresh > before;
 	return 0;
 }
 

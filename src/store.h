@@ -59,8 +59,9 @@ int store_add_field_column(struct store *st, const char *name);
 int store_use_fields(struct store *st, size_t n, const char *const *names);
 
 /*
- * Adds one item in the current transaction; *added is 1, or 0 when the key
- * already exists (a duplicate, skipped).  vars may be NULL.
+ * Adds one item in the current transaction, at once (through the queue
+ * below); *added is 1, or 0 when the key already exists (a duplicate,
+ * skipped).  vars may be NULL.
  */
 int store_add_item(struct store *st, const char *key, size_t keylen,
 		   const char *vars, size_t varslen, int *added);
