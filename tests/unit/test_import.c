@@ -832,24 +832,6 @@ TEST(all_or_nothing_with_prior_items)
 	store_close(st);
 }
 
-/* Removes tmpdir and everything in it (flat). */
-static void cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[600];
-
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
-
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -882,6 +864,6 @@ int main(void)
 	RUN(too_many_fields);
 	RUN(bad_headers);
 	RUN(all_or_nothing_with_prior_items);
-	cleanup();
+	unit_remove_dir(tmpdir);
 	return unit_done();
 }

@@ -1456,24 +1456,6 @@ TEST(runs)
 	store_close(st);
 }
 
-/* Removes tmpdir and everything in it (flat). */
-static void cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[600];
-
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
-
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -1507,6 +1489,6 @@ int main(void)
 	RUN(runner_lock);
 	RUN(hosts_round_trip);
 	RUN(runs);
-	cleanup();
+	unit_remove_dir(tmpdir);
 	return unit_done();
 }

@@ -12,11 +12,13 @@
 #ifndef TRAWL_UNIT_H
 #define TRAWL_UNIT_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static unsigned long unit_passed_;
 static unsigned long unit_failed_;
@@ -122,5 +124,23 @@ static inline int unit_done(void)
 		test_##name(); \
 		unit_current_ = ""; \
 	} while (0)
+
+/* Removes dir and the files in it (one level: the tests make no subdirectories). */
+static inline void unit_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[600];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
 
 #endif
