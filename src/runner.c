@@ -160,7 +160,7 @@ struct runner {
 	int no_answer, answered;        /* attempts without any HTTP answer / with one */
 	struct run_stats stats;
 	struct store_counts counts;
-	int64_t counts_at;
+	int64_t counts_at;              /* when counts were read (0: not yet) */
 	int64_t rate_hist[RATE_WINDOW + 1];
 	int64_t rate_tick;
 	struct progress prog;
@@ -419,8 +419,7 @@ static void batch_free(struct batch *b)
 	free(b);
 }
 
-/* The batch's transaction.  Runs on the writer thread, or on the loop's when
- * no batch is out. */
+/* The batch's transaction, on the writer thread. */
 static void batch_commit(struct store *st, int64_t run_id, struct batch *b)
 {
 	size_t i;
