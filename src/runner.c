@@ -40,10 +40,13 @@
 #define URL_CAP (64 * 1024)
 #define BODY_CAP (16 << 20)
 #define RATE_WINDOW 10                  /* seconds of history behind items/s */
-/* The start queue is refilled below LOW up to HIGH claimed items: deep
- * enough that slots never wait for a claim, bounded by concurrency. */
-#define QUEUE_LOW(r) (4 * (r)->cfg->concurrency)
-#define QUEUE_HIGH(r) (16 * (r)->cfg->concurrency)
+/* The start queue is refilled below LOW up to HIGH claimed items.  A claim
+ * comes back with a commit, and a commit holds up to commit_batch outcomes:
+ * the queue must last that long, or slots wait for the disk (at
+ * concurrency 64, a queue of 4 x concurrency ran dry in a quarter of the
+ * rounds).  Bounded by the settings, never by the size of the crawl. */
+#define QUEUE_LOW(r) (4 * (r)->cfg->concurrency + (r)->cfg->commit_batch)
+#define QUEUE_HIGH(r) (2 * QUEUE_LOW(r))
 
 struct host {
 	char name[256];
