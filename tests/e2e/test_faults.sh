@@ -285,5 +285,16 @@ check_eq "303: POST became GET" "$(sql postredir.db "SELECT method FROM results 
 check_eq "307: still POST with the body" \
 	"$(sql postredir.db "SELECT method || ' ' || sent FROM results r JOIN items i ON i.id = r.item_id WHERE i.key = 'p307'")" 'POST {"k": "p307"}'
 
+note "scenario: one reused transfer slot keeps no method or body from the item before"
+"$TRAWL" init reuse.db --url "$BASE/redirect-to?url={target}&code={code}" --key id --columns target,code \
+	--data '{"k": {id}}' --field 'method=$.method' --field 'sent=$.body' "${FAST[@]}" --concurrency 1 -q
+printf 'id,target,code\nr1,%s/echo/a,303\nr2,%s/echo/b,307\nr3,%s/echo/c,303\nr4,%s/echo/d,308\n' \
+	"$BASE" "$BASE" "$BASE" "$BASE" >reuse.csv
+"$TRAWL" add reuse.db reuse.csv -q
+expect_exit 0 "$TRAWL" run reuse.db -q
+check_eq "each item's final request, in turn on one slot" \
+	"$(sql reuse.db "SELECT group_concat(i.key || ' ' || r.method || ' ' || ifnull(nullif(r.sent, ''), '-'), '; ') FROM results r JOIN items i ON i.id = r.item_id ORDER BY i.id")" \
+	'r1 GET -; r2 POST {"k": "r2"}; r3 GET -; r4 POST {"k": "r4"}'
+
 stop_mock
 finish
