@@ -134,6 +134,12 @@ struct runner {
 	const struct run_opts *o;
 	struct fetcher *f;
 	struct tpl *url_tpl, *body_tpl;
+	/* A URL template whose scheme and authority hold no placeholder (the
+	 * usual "https://api.example.com/items/{id}") has one origin: it is
+	 * worked out for the first item only.  The rest of such a URL is
+	 * literal text or percent-encoded values, which cannot make it invalid. */
+	int fixed_origin;
+	struct host *fixed_host;
 	struct header_tpl *hdrs;
 	size_t nhdrs;
 	struct redaction *red;
@@ -147,7 +153,7 @@ struct runner {
 	int64_t next_claim_at;
 	/* items finished and not yet committed */
 	struct item **fin;
-	size_t nfin, finbytes;
+	size_t nfin, fincap, finbytes;
 	int64_t last_flush, last_heartbeat, last_sample;
 	struct writer w;
 	int out;                        /* a batch is with the writer */
@@ -307,7 +313,9 @@ static int build_request(struct runner *r, struct item *it, char *err, size_t er
 	}
 	if (tpl_expand(r->url_tpl, lookup, &l, URL_CAP, &it->url, NULL, err, errlen))
 		goto out;
-	if (fetch_url_origin(it->url, origin, sizeof(origin))) {
+	if (r->fixed_host) {
+		it->host = r->fixed_host;
+	} else if (fetch_url_origin(it->url, origin, sizeof(origin))) {
 		snprintf(err, errlen, "the URL made from the template is not a valid http(s) URL");
 		goto out;
 	}
@@ -322,7 +330,11 @@ static int build_request(struct runner *r, struct item *it, char *err, size_t er
 		it->headers[it->nheaders++] = xasprintf("%s:%s", r->hdrs[i].name, v);
 		free(v);
 	}
-	it->host = host_get(r, origin);
+	if (!r->fixed_host) {
+		it->host = host_get(r, origin);
+		if (r->fixed_origin)
+			r->fixed_host = it->host;
+	}
 	rc = 0;
 out:
 	cJSON_Delete(l.vars);
@@ -377,7 +389,10 @@ static void record(struct runner *r, struct item *it, enum item_state state, int
 	it->error = error ? xstrdup(error) : NULL;
 	if (!it->started_at)
 		it->started_at = now_ms();
-	r->fin = xrealloc(r->fin, (r->nfin + 1) * sizeof(*r->fin));
+	if (r->nfin == r->fincap) {
+		r->fincap = r->fincap ? 2 * r->fincap : 256;
+		r->fin = xrealloc(r->fin, r->fincap * sizeof(*r->fin));
+	}
 	r->fin[r->nfin++] = it;
 	r->finbytes += it->result_len + 256;
 	if (!counts_attempt)
@@ -568,7 +583,7 @@ static void submit(struct runner *r, int64_t now, int may_claim)
 	b->items = r->fin;
 	b->n = r->nfin;
 	r->fin = NULL;
-	r->nfin = r->finbytes = 0;
+	r->nfin = r->fincap = r->finbytes = 0;
 	for (i = 0; i < r->nhosts; i++) {
 		struct host *h = r->list[i];
 		struct host_state *hs;
@@ -847,7 +862,9 @@ static void on_done(void *ctx, void *owner, const struct response *resp)
 			h->name, NO_ANSWER_WARN,
 			resp->error ? resp->error : xfer_error_name(resp->err));
 	}
-	if (err[0])
+	if (v.outcome == OUTCOME_DONE)
+		why[0] = '\0';
+	else if (err[0])
 		snprintf(why, sizeof(why), "%s", err);
 	else if (resp->err != XE_NONE)
 		snprintf(why, sizeof(why), "%s: %s", xfer_error_name(resp->err), resp->error ? resp->error : "");
@@ -1011,6 +1028,13 @@ static int prepare(struct runner *r)
 	if (tpl_compile(&r->url_tpl, r->cfg->url, TPL_URL, err, sizeof(err)) ||
 	    tpl_bind_env(r->url_tpl, err, sizeof(err)))
 		goto bad;
+	if (!tpl_whole_url(r->url_tpl)) {
+		const char *text = tpl_text(r->url_tpl), *sep = strstr(text, "://");
+		size_t end = sep ? (size_t)(sep - text) + 3 : 0;
+
+		end += sep ? strcspn(text + end, "/?#{$") : 0;
+		r->fixed_origin = sep && strcspn(text, "{$") > end && strchr("/?#", text[end]) && text[end];
+	}
 	if (*r->cfg->body && (tpl_compile(&r->body_tpl, r->cfg->body, config_body_escape(r->cfg), err, sizeof(err)) ||
 			      tpl_bind_env(r->body_tpl, err, sizeof(err))))
 		goto bad;
