@@ -51,4 +51,20 @@ check_eq "after the last run: all done" "$(jq -r .percent_done <<<"$OUT")" "100"
 check_eq "after the last run: recent outcomes are 200s" "$(jq -r '.recent.outcomes[0].http_status' <<<"$OUT")" 200
 invariant s.db status
 
+note "scenario: the claimed queue outlasts a commit, so slots never wait for the disk"
+# A claim comes back with a commit of up to commit_batch outcomes: the run
+# keeps more than that claimed (4 x concurrency + commit_batch at least).
+"$TRAWL" init q.db --url "$BASE/items/{id}" --concurrency 8 --commit-batch 500 -q
+seq 1 3000 | "$TRAWL" add q.db - -q
+"$TRAWL" run q.db -q &
+pid=$!
+track $pid
+sleep 1.5
+expect_exit 0 "$TRAWL" status q.db --json
+check_ge "claimed and in flight: a commit batch and more" "$(jq -r .states.inflight <<<"$OUT")" 532
+kill -INT $pid
+wait_pid $pid 15 || true
+check_eq "the run stops on SIGINT with 130" "$RC" 130
+invariant q.db queue
+
 finish
