@@ -21,10 +21,12 @@
  * meets the wrong kind of node (a key on an array, an index on an object or a
  * scalar) yields "missing", never an error.
  *
- * Memory is bounded whatever the body: a body of at most EXTRACT_MAX_VALUES
- * JSON values is parsed into one cJSON tree (80 to 150 bytes a value); a
- * larger one is checked and searched in place, and only each field's own
- * value is parsed, which must itself hold at most that many values.
+ * Memory is bounded whatever the body.  With up to EXTRACT_IN_PLACE_FIELDS
+ * fields, or a body of more than EXTRACT_MAX_VALUES JSON values, the body
+ * is checked and searched in place, and only each field's own value is
+ * parsed, which must itself hold at most that many values; otherwise it is
+ * parsed into one cJSON tree (80 to 150 bytes a value).  Both ways give the
+ * same results.
  *
  * This module must never print, exit, or know about curl or SQLite.  Errors
  * are one lower-case line in the caller's err buffer (errlen bytes, always
@@ -51,6 +53,9 @@
  * or object counts one more than it holds.
  */
 #define EXTRACT_MAX_VALUES ((size_t)1000000)
+
+/* Up to this many fields, every body is read in place (see extractor_run). */
+#define EXTRACT_IN_PLACE_FIELDS 8
 
 struct jpath;
 
@@ -114,16 +119,25 @@ const char *extractor_path(const struct extractor *x, size_t i);
 void extractor_set_max_values(struct extractor *x, size_t max_values);
 
 /*
+ * Sets up to how many fields x reads every body in place
+ * (EXTRACT_IN_PLACE_FIELDS when x is new); 0 makes it parse each body within
+ * the value limit into a tree.  Tests use it to compare the two ways.
+ */
+void extractor_set_in_place_fields(struct extractor *x, size_t n);
+
+/*
  * Parses body (len bytes, need not be NUL-terminated; a UTF-8 BOM is skipped,
  * whitespace may surround the value, anything else after it is invalid) and
  * fills out[0..count-1], one value per field (VAL_NULL where the path is
  * missing).  Every out[i] is overwritten; the caller releases each with
  * value_release() whatever the return.
  *
- * A body of more values than the limit gives the same results, from the
- * text: it is checked without being built (the brackets, commas and
- * colons here, every string, number and literal as cJSON reads it), each
- * path is walked over the text, and the value found is parsed on its own.
+ * Read in place (up to EXTRACT_IN_PLACE_FIELDS fields, or a body of more
+ * values than the limit),
+ * the body gives the same results as a tree: it is checked without being
+ * built (the brackets, commas and colons here, every string, number and
+ * literal as cJSON reads it), each path is walked over the text, and the
+ * value found is parsed on its own.
  *
  * Returns 0; EXTRACT_EINVAL with "invalid JSON at byte OFFSET" (nesting
  * deeper than CJSON_NESTING_LIMIT counts as invalid; an unpaired UTF-16

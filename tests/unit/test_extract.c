@@ -405,6 +405,7 @@ TEST(guard_page)
 
 		/* the second time round, searched in place */
 		extractor_set_max_values(x, i < sizeof bodies / sizeof bodies[0] ? 0 : 1);
+		extractor_set_in_place_fields(x, i < sizeof bodies / sizeof bodies[0] ? 0 : 1);
 		memcpy(at, body, len);
 		if (extractor_run(x, at, len, &v, err, sizeof err) == 0)
 			value_release(&v);
@@ -449,8 +450,11 @@ TEST(deep_nesting)
 }
 
 
-/* Runs paths[0..n) over len bytes of body with the value limit max (0: the
- * default); returns the result code, values in out, message in err. */
+/* Runs paths[0..n) over len bytes of body with the value limit max, read in
+ * place; with max 0, through one tree (the default limit, no field read in
+ * place); with DEFAULTS, as a new extractor reads it.  Returns the result
+ * code, values in out, message in err. */
+#define DEFAULTS ((size_t)-1)
 static int run_limit(size_t max, size_t n, const char *const *paths, const char *body, size_t len,
 		     struct value *out, char *err, size_t errlen)
 {
@@ -460,6 +464,10 @@ static int run_limit(size_t max, size_t n, const char *const *paths, const char 
 
 	if (!CHECK_EQ_INT(extractor_new(&x, n, names, paths, err, errlen), 0))
 		return -100;
+	if (max == DEFAULTS)
+		max = 0;  /* as a run reads it: in place, few fields */
+	else if (!max)
+		extractor_set_in_place_fields(x, 0);
 	extractor_set_max_values(x, max);
 	rc = extractor_run(x, body, len, out, err, errlen);
 	extractor_free(x);
@@ -480,7 +488,7 @@ static int same_value(const struct value *a, const struct value *b)
 
 /*
  * Every body, with every path, read through one tree and read in place
- * (limits 1 to 12 force it) must give the same values, the same verdict
+ * (as a run reads it, and with limits 1 to 12) must give the same values, the same verdict
  * and the same message; in place, a field's value over the limit fails the
  * item with its own message instead.
  */
@@ -567,11 +575,12 @@ TEST(in_place_agrees_with_tree)
 			char terr[256] = "", perr[256] = "";
 			int trc = run_limit(0, 4, paths[p], body, len, tree, terr, sizeof terr);
 
-			for (max = 1; max <= 12; max++) {
+			for (max = 1; max <= 13; max++) {
 				int prc;
 
 				perr[0] = '\0';
-				prc = run_limit(max, 4, paths[p], body, len, place, perr, sizeof perr);
+				prc = run_limit(max == 13 ? DEFAULTS : max, 4, paths[p], body, len, place, perr,
+						sizeof perr);
 
 				if (prc == EXTRACT_ETOOBIG) {
 					CHECK(strstr(perr, "value too large: more than ") != NULL);
