@@ -961,7 +961,85 @@ out:
 	return rc;
 }
 
-/* Field i over a body check_json accepted: its value alone is parsed. */
+/* Is p[0..q) an integer literal as RFC 8259 writes it, of at most 15
+ * digits, and not -0?  cJSON reads it exactly and prints it unchanged. */
+static int short_integer(const char *p, const char *q)
+{
+	const char *d = p + (p < q && *p == '-');
+
+	if (d >= q || q - d > 15 || (*d == '0' && (q - d > 1 || d > p)))
+		return 0;
+	for (; d < q; d++)
+		if (*d < '0' || *d > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * The value v[0..n) of a checked body, without cJSON, when it is one that
+ * cJSON would give back unchanged: a string without escapes or control
+ * bytes; a short integer; an array or object of only those, true, false
+ * and null, which cJSON prints as its text without the whitespace.
+ * Returns 1 with *out set, 0 when cJSON must read it, EXTRACT_ENOMEM.
+ */
+static int plain_value(const char *v, size_t n, struct value *out)
+{
+	const char *p = v, *e = v + n, *q;
+	char *s, *o;
+
+	if (*v == '"' && plain_scalar(v, e)) {
+		if (!(out->s = dup_n(v + 1, n - 2)))
+			return EXTRACT_ENOMEM;
+		out->type = VAL_TEXT;
+		out->len = n - 2;
+		return 1;
+	}
+	if (short_integer(v, e)) {
+		out->type = VAL_INT;
+		out->i = strtoll(v, NULL, 10);
+		return 1;
+	}
+	if (*v != '[' && *v != '{')
+		return 0;
+	if (!(s = o = malloc(n + 1)))
+		return EXTRACT_ENOMEM;
+	while (p < e) {
+		if (raw_space(*p)) {
+			p++;
+			continue;
+		}
+		if (*p == '"') {
+			for (q = p + 1; q < e && *q != '"'; q++)
+				if (*q == '\\' || (unsigned char)*q < 0x20)
+					goto cjson;
+			q += q < e;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			for (q = p + 1; q < e && *q >= '0' && *q <= '9'; q++)
+				;
+			if (!short_integer(p, q))
+				goto cjson;
+		} else if (*p >= 'a' && *p <= 'z') {
+			for (q = p; q < e && *q >= 'a' && *q <= 'z'; q++)
+				;
+		} else {
+			q = p + 1; /* a bracket, a comma or a colon */
+		}
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		p = q;
+	}
+	*o = '\0';
+	out->type = VAL_TEXT;
+	out->s = s;
+	out->len = (size_t)(o - s);
+	return 1;
+cjson:
+	free(s);
+	return 0;
+}
+
+/* Field i over a body check_json accepted: its value alone is parsed
+ * (unless plain_value can give it as cJSON would). */
 static int field_in_place(const struct extractor *x, size_t i, const char *body, size_t len,
 			  struct value *out, char *err, size_t errlen)
 {
@@ -976,6 +1054,8 @@ static int field_in_place(const struct extractor *x, size_t i, const char *body,
 		return errmsg(err, errlen, EXTRACT_ETOOBIG,
 			      "field '%s': value too large: more than %zu JSON values", x->names[i],
 			      x->max_values);
+	if ((rc = plain_value(v, n, out)))
+		return rc < 0 ? errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory") : 0;
 	node = cJSON_ParseWithLengthOpts(v, n, NULL, 0);
 	if (node == NULL) /* it was checked: only memory can be missing */
 		return errmsg(err, errlen, EXTRACT_ENOMEM, "out of memory");

@@ -383,8 +383,10 @@ int fetch_start(struct fetcher *f, const struct request *rq, void *owner, char *
 		x->req_body_len = rq->body_len;
 	}
 	/* no 100-continue round trip for large bodies */
-	x->plain = curl_slist_append(x->plain, "Expect:");
-	x->headers = curl_slist_append(x->headers, "Expect:");
+	if (rq->body) {
+		x->plain = curl_slist_append(x->plain, "Expect:");
+		x->headers = curl_slist_append(x->headers, "Expect:");
+	}
 	if (rq->body && rq->content_type) {
 		char *ct = xasprintf("Content-Type: %s", rq->content_type);
 

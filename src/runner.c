@@ -321,7 +321,8 @@ static int build_request(struct runner *r, struct item *it, char *err, size_t er
 	}
 	if (r->body_tpl && tpl_expand(r->body_tpl, lookup, &l, BODY_CAP, &it->body, &it->body_len, err, errlen))
 		goto out;
-	it->headers = xcalloc(r->nhdrs + 1, sizeof(*it->headers));
+	if (r->nhdrs)
+		it->headers = xcalloc(r->nhdrs, sizeof(*it->headers));
 	for (i = 0; i < r->nhdrs; i++) {
 		char *v = NULL;
 
