@@ -995,8 +995,12 @@ static int plain_value(const char *v, size_t n, struct value *out)
 		return 1;
 	}
 	if (short_integer(v, e)) {
+		int64_t i = 0;
+
+		for (p = v + (*v == '-'); p < e; p++)  /* the body need not end in a NUL */
+			i = i * 10 + (*p - '0');
 		out->type = VAL_INT;
-		out->i = strtoll(v, NULL, 10);
+		out->i = *v == '-' ? -i : i;
 		return 1;
 	}
 	if (*v != '[' && *v != '{')
@@ -1016,13 +1020,16 @@ static int plain_value(const char *v, size_t n, struct value *out)
 		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
 			for (q = p + 1; q < e && *q >= '0' && *q <= '9'; q++)
 				;
-			if (!short_integer(p, q))
+			/* a fraction or an exponent ("1.5", "1e2", "1." as cJSON takes it) */
+			if (!short_integer(p, q) || (q < e && (*q == '.' || (*q | 0x20) == 'e')))
 				goto cjson;
 		} else if (*p >= 'a' && *p <= 'z') {
 			for (q = p; q < e && *q >= 'a' && *q <= 'z'; q++)
 				;
+		} else if (strchr("[]{},:", *p) && *p) {
+			q = p + 1;
 		} else {
-			q = p + 1; /* a bracket, a comma or a colon */
+			goto cjson;
 		}
 		memcpy(o, p, (size_t)(q - p));
 		o += q - p;

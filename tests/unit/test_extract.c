@@ -386,7 +386,7 @@ TEST(guard_page)
 		"{\"b\": \"\\ud800", "{\"b\": \"\\ud800\\u", "{\"b\": \"x\\", "{\"b\":[1,{\"c\":",
 	};
 	const char *names[1] = { "b" };
-	const char *paths[1] = { "$.b" };
+	const char *paths[1] = { "$.b" }, *whole[1] = { "$" };
 	struct extractor *x = NULL;
 	long pg = sysconf(_SC_PAGESIZE);
 	char *map, err[128];
@@ -415,6 +415,13 @@ TEST(guard_page)
 	CHECK_EQ_INT(extractor_run(x, map + pg - 13, 13, &v, err, sizeof err), 0);
 	CHECK_EQ_STR(v.s, "text");
 	value_release(&v);
+	extractor_free(x);
+	/* a body that is one integer, its last digit the page's last byte */
+	CHECK_EQ_INT(extractor_new(&x, 1, names, whole, err, sizeof err), 0);
+	memcpy(map + pg - 5, "12345", 5);
+	CHECK_EQ_INT(extractor_run(x, map + pg - 5, 5, &v, err, sizeof err), 0);
+	CHECK_EQ_INT(v.type, VAL_INT);
+	CHECK(v.i == 12345);
 	extractor_free(x);
 	munmap(map, (size_t)pg * 2);
 }
@@ -503,6 +510,8 @@ TEST(in_place_agrees_with_tree)
 		{ "\xef\xbb\xbf {\"a\" : [ 1 , 2.50 , -0 , 1e2 , 9007199254740993 ] }\n", 0 },
 		{ "{\"a\":99999999999999999999999,\"b\":-9223372036854775808,\"c\":1.0}", 0 },
 		{ "[01, 1., -.5, 1E+2, 1e5000, -01.5e-0]", 0 },
+		{ "[\x01 0.,55]", 0 },
+		{ "{\"a\":[1e2, 2]}", 0 },
 		{ "[\"\\u00e9\\n\\\"\\/\", \"\\ud83d\\ude00\", \"a\\u0000b\", \"\\u00zz\"]", 0 },
 		{ "{\"\\u0061\":2.5,\"a\":7}", 0 },
 		{ "{\"a\\u00zz\":2.5,\"a\":7}", 0 },
