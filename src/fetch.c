@@ -65,7 +65,8 @@ struct fetcher {
 	struct xfer *slots;
 	int nslots;
 	int running;
-	/* what poll watches: [0] is the wakeup eventfd, then libcurl's sockets */
+	int wake_fd;                  /* eventfd for fetch_wakeup: the one field another thread reads */
+	/* what poll watches: [0] is wake_fd, then libcurl's sockets */
 	struct pollfd *pfd;
 	int npfd, pfd_cap;
 	int *pfd_at;                  /* index in pfd by socket number, 0 for none */
@@ -73,6 +74,21 @@ struct fetcher {
 	struct pollfd *ready;         /* a round's ready sockets, pfd_cap of them */
 	int64_t timer_at;             /* libcurl's next timeout (mono ms), -1 for none */
 };
+
+/* Stops watching socket s: the last entry takes its place. */
+static void unwatch(struct fetcher *f, curl_socket_t s)
+{
+	int i = s >= 0 && s < f->pfd_at_cap ? f->pfd_at[s] : 0, last;
+
+	if (!i)
+		return;
+	last = --f->npfd;
+	f->pfd_at[s] = 0;
+	if (i != last) {
+		f->pfd[i] = f->pfd[last];
+		f->pfd_at[f->pfd[i].fd] = i;
+	}
+}
 
 /* CURLMOPT_SOCKETFUNCTION: watch s for what libcurl wants, or stop. */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
@@ -84,19 +100,11 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 	(void)socketp;
 	if (s < 0)
 		return 0;
-	i = s < f->pfd_at_cap ? f->pfd_at[s] : 0;
 	if (what == CURL_POLL_REMOVE) {
-		if (i) {
-			int last = --f->npfd;
-
-			f->pfd_at[s] = 0;
-			if (i != last) {
-				f->pfd[i] = f->pfd[last];
-				f->pfd_at[f->pfd[i].fd] = i;
-			}
-		}
+		unwatch(f, s);
 		return 0;
 	}
+	i = s < f->pfd_at_cap ? f->pfd_at[s] : 0;
 	if (!i) {
 		if (s >= f->pfd_at_cap) {
 			int cap = f->pfd_at_cap * 2 > s ? f->pfd_at_cap * 2 : s + 64;
@@ -238,11 +246,17 @@ int fetch_new(struct fetcher **out, const struct fetch_opts *o)
 	f->pfd = xcalloc((size_t)f->pfd_cap, sizeof(*f->pfd));
 	f->ready = xcalloc((size_t)f->pfd_cap, sizeof(*f->ready));
 	f->timer_at = -1;
-	f->pfd[0].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->wake_fd = f->pfd[0].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->pfd[0].events = POLLIN;
 	f->npfd = 1;
+	if (f->wake_fd < 0) {
+		int e = errno;
+
+		fetch_free(f);
+		return error_code(TR_EIO, "cannot start the transfer loop (eventfd: %s)", strerror(e));
+	}
 	f->multi = curl_multi_init();
-	if (!f->multi || f->pfd[0].fd < 0) {
+	if (!f->multi) {
 		fetch_free(f);
 		return error_code(TR_EIO, "cannot start libcurl");
 	}
@@ -301,8 +315,8 @@ void fetch_free(struct fetcher *f)
 	}
 	if (f->multi)
 		curl_multi_cleanup(f->multi);
-	if (f->pfd && f->pfd[0].fd >= 0)
-		close(f->pfd[0].fd);
+	if (f->wake_fd >= 0)
+		close(f->wake_fd);
 	free(f->pfd);
 	free(f->ready);
 	free(f->pfd_at);
@@ -561,14 +575,19 @@ int fetch_poll(struct fetcher *f, int timeout_ms, fetch_done_fn done, void *ctx)
 	if (n > 0 && f->pfd[0].revents) {
 		uint64_t v;
 
-		if (read(f->pfd[0].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		if (read(f->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			return error_code(TR_EIO, "the transfer loop failed (eventfd: %s)", strerror(errno));
 	}
 	for (i = 0; i < nready; i++) {
 		short ev = f->ready[i].revents;
 		int what = (ev & POLLIN ? CURL_CSELECT_IN : 0) | (ev & POLLOUT ? CURL_CSELECT_OUT : 0) |
-			   (ev & (POLLERR | POLLHUP | POLLNVAL) ? CURL_CSELECT_ERR : 0);
+			   (ev & (POLLERR | POLLHUP) ? CURL_CSELECT_ERR : 0);
 
+		/* closed without libcurl saying so: polling it again would spin */
+		if (ev & POLLNVAL) {
+			unwatch(f, f->ready[i].fd);
+			continue;
+		}
 		if (curl_multi_socket_action(f->multi, f->ready[i].fd, what, &still) != CURLM_OK)
 			return error_code(TR_EIO, "the transfer loop failed (curl_multi_socket_action)");
 	}
@@ -583,7 +602,7 @@ void fetch_wakeup(struct fetcher *f)
 	uint64_t one = 1;
 
 	/* a full counter wakes the loop as well: nothing to report */
-	if (write(f->pfd[0].fd, &one, sizeof(one)) < 0)
+	if (write(f->wake_fd, &one, sizeof(one)) < 0)
 		return;
 }
 
