@@ -44,8 +44,11 @@
  * comes back with a commit, and a commit holds up to commit_batch outcomes:
  * the queue must last that long, or slots wait for the disk (at
  * concurrency 64, a queue of 4 x concurrency ran dry in a quarter of the
- * rounds).  Bounded by the settings, never by the size of the crawl. */
-#define QUEUE_LOW(r) (4 * (r)->cfg->concurrency + (r)->cfg->commit_batch)
+ * rounds).  Bounded by concurrency (136 x at most), never by the size of
+ * the crawl. */
+#define QUEUE_BATCH(r) ((r)->cfg->commit_batch < 64 * (r)->cfg->concurrency ? \
+			(r)->cfg->commit_batch : 64 * (r)->cfg->concurrency)
+#define QUEUE_LOW(r) (4 * (r)->cfg->concurrency + QUEUE_BATCH(r))
 #define QUEUE_HIGH(r) (2 * QUEUE_LOW(r))
 
 struct host {

@@ -67,4 +67,19 @@ wait_pid $pid 15 || true
 check_eq "the run stops on SIGINT with 130" "$RC" 130
 invariant q.db queue
 
+note "scenario: a huge commit_batch does not make the claimed queue grow past 136 x concurrency"
+"$TRAWL" init q2.db --url "$BASE/items/{id}" --concurrency 1 --commit-batch 100000 -q
+seq 1 3000 | "$TRAWL" add q2.db - -q
+"$TRAWL" run q2.db -q &
+pid=$!
+track $pid
+sleep 1.5
+expect_exit 0 "$TRAWL" status q2.db --json
+check_le "claimed: at most 2 x (4 + 64) at concurrency 1" "$(jq -r .states.inflight <<<"$OUT")" 136
+check_ge "claimed: at least 4 + 64 less what has run" "$(jq -r .states.inflight <<<"$OUT")" 40
+kill -INT $pid
+wait_pid $pid 15 || true
+check_eq "the run stops on SIGINT with 130" "$RC" 130
+invariant q2.db queue-cap
+
 finish
