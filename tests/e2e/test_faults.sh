@@ -274,6 +274,19 @@ check_eq "same origin: X-Secret sent" \
 check_eq "the result url is where the body came from" \
 	"$(sql redir.db "SELECT r.url FROM results r JOIN items i ON i.id = r.item_id WHERE i.key LIKE '%/echo/cross'")" "$OTHER_BASE/echo/cross"
 
+note "scenario: a placeholder in the URL's authority: each item goes to its own origin"
+MAIN_PORT=${MAIN_BASE##*:}
+OTHER_PORT=${OTHER_BASE##*:}
+"$TRAWL" init ports.db --url "http://127.0.0.1:{port}/echo/{id}" --key id --columns port \
+	--field 'host=$.headers.host' "${FAST[@]}" -q
+printf 'id,port\na,%s\nb,%s\nc,%s\nd,%s\n' "$MAIN_PORT" "$OTHER_PORT" "$MAIN_PORT" "$OTHER_PORT" >ports.csv
+"$TRAWL" add ports.db ports.csv -q
+expect_exit 0 "$TRAWL" run ports.db -q
+check_eq "each item answered by the server its port names" \
+	"$(sql ports.db "SELECT group_concat(i.key || '=' || r.host, ' ') FROM results r JOIN items i ON i.id = r.item_id ORDER BY i.id")" \
+	"a=127.0.0.1:$MAIN_PORT b=127.0.0.1:$OTHER_PORT c=127.0.0.1:$MAIN_PORT d=127.0.0.1:$OTHER_PORT"
+check_eq "two hosts, each with its own state" "$(sql ports.db "SELECT count(*) FROM hosts")" 2
+
 note "scenario: POST across 302 becomes GET without a body, across 307 stays POST"
 "$TRAWL" init postredir.db --url "$BASE/redirect-to?url={target}&code={code}" --key id --columns target,code \
 	--data '{"k": {id}}' --field 'method=$.method' --field 'sent=$.body' "${FAST[@]}" -q
