@@ -336,7 +336,10 @@ int fetch_running(const struct fetcher *f)
 	return f->running;
 }
 
-/* Sets the easy handle up for x's current hop and adds it to the multi handle. */
+/* Sets the easy handle up for x's current hop and adds it to the multi
+ * handle.  Every option that points at per-transfer memory (URL, headers,
+ * body) is set here: an idle handle may still point at the last transfer's,
+ * freed, and never uses them. */
 static int start_hop(struct fetcher *f, struct xfer *x)
 {
 	CURL *e = x->easy;
