@@ -566,8 +566,12 @@ int fetch_poll(struct fetcher *f, int timeout_ms, fetch_done_fn done, void *ctx)
 		return rc;
 	if (reap(f, done, ctx))
 		wait = 0;
-	if (f->timer_at >= 0 && f->timer_at - mono_ms() < wait)
-		wait = f->timer_at > mono_ms() ? f->timer_at - mono_ms() : 0;
+	if (f->timer_at >= 0) {
+		int64_t left = f->timer_at - mono_ms();
+
+		if (left < wait)
+			wait = left > 0 ? left : 0;
+	}
 	n = poll(f->pfd, (nfds_t)f->npfd, (int)wait);
 	if (n < 0 && errno != EINTR)
 		return error_code(TR_EIO, "the transfer loop failed (poll: %s)", strerror(errno));
